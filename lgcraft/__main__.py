@@ -1,0 +1,5 @@
+import sys
+
+from lgcraft.cli import main
+
+sys.exit(main())

@@ -1,0 +1,187 @@
+"""Configuration, resolved once per invocation and passed into library calls.
+
+Sources, highest first: command-line flag > ``LGCRAFT_<SECTION>_<KEY>`` environment
+variable > ``lgcraft.toml`` > built-in default. The file is the one named by
+``--config`` (or ``LGCRAFT_CONFIG``), else ``./lgcraft.toml``, else
+``lgcraft.toml`` in the user config directory. Sections are the trades::
+
+    [provenance]
+    rpc_url = "http://127.0.0.1:8545"
+    confirmations = 1
+
+    [eyewear]
+    profile = "web"
+    jobs = 2
+
+Secrets (private keys, keystore passwords, RPC credentials) come only from the
+environment; they are refused in config files and never accepted as flags.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from lgcraft.errors import ConfigError, InputError
+
+SECTIONS = ("core", "jewelry", "eyewear", "toys", "provenance")
+FILE_NAME = "lgcraft.toml"
+
+# Environment variables that are not settings of a section.
+SECRET_ENV = ("LGCRAFT_PRIVATE_KEY", "LGCRAFT_KEYSTORE_PASSWORD", "LGCRAFT_RPC_AUTH")
+RESERVED_ENV = {"LGCRAFT_DEBUG", "LGCRAFT_CONFIG", "LGCRAFT_VENV", "LGCRAFT_TORCH", *SECRET_ENV}
+SECRET_KEYS = {"private_key", "keystore_password", "password", "rpc_auth", "api_key", "secret"}
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("lgcraft")) / FILE_NAME
+
+
+def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """The config file to read, or None. An explicitly named file must exist."""
+    named = explicit or env.get("LGCRAFT_CONFIG")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise InputError(f"config file not found: {path}", hint="check the --config path")
+        return path
+    for candidate in (Path.cwd() / FILE_NAME, user_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_file(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    sections: dict[str, dict[str, Any]] = {}
+    for name, table in data.items():
+        if name not in SECTIONS or not isinstance(table, dict):
+            raise ConfigError(
+                f"{path}: unknown section [{name}]",
+                hint=f"sections are: {', '.join(SECTIONS)}",
+            )
+        for key in table:
+            if key in SECRET_KEYS:
+                raise ConfigError(
+                    f"{path}: [{name}] {key} is a secret and cannot be stored in a config file",
+                    hint="set it in the environment, e.g. LGCRAFT_PRIVATE_KEY",
+                )
+        sections[name] = dict(table)
+    return sections
+
+
+def env_settings(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``LGCRAFT_PROVENANCE_RPC_URL=...`` -> ``{"provenance": {"rpc_url": ...}}``."""
+    sections: dict[str, dict[str, str]] = {}
+    for var, value in env.items():
+        if not var.startswith("LGCRAFT_") or var in RESERVED_ENV:
+            continue
+        rest = var[len("LGCRAFT_") :].lower()
+        for section in SECTIONS:
+            if rest.startswith(section + "_") and len(rest) > len(section) + 1:
+                sections.setdefault(section, {})[rest[len(section) + 1 :]] = value
+                break
+    return sections
+
+
+def _coerce(value: Any, kind: type, origin: str) -> Any:
+    if value is None or isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    try:
+        if kind is bool:
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: expected {kind.__name__}, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Merged settings of one invocation; ``get`` applies the precedence."""
+
+    file_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    env_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    source: Path | None = None
+
+    @classmethod
+    def load(cls, config: str | Path | None = None, env: Mapping[str, str] | None = None):
+        """Resolve the settings of this invocation.
+
+        >>> Settings.load(env={"LGCRAFT_EYEWEAR_JOBS": "4"}).get("eyewear", "jobs", int)
+        4
+        """
+        env = os.environ if env is None else env
+        path = find_config_file(config, env)
+        return cls(
+            file_values=load_file(path) if path else {},
+            env_values=env_settings(env),
+            secrets={k: env[k] for k in SECRET_ENV if env.get(k)},
+            source=path,
+        )
+
+    def get(self, section: str, key: str, kind: type = str, default: Any = None,
+            flag: Any = None) -> Any:
+        """flag > environment > file > default, coerced to ``kind``."""
+        if flag is not None:
+            return _coerce(flag, kind, f"--{key.replace('_', '-')}")
+        env_var = f"LGCRAFT_{section}_{key}".upper()
+        if key in self.env_values.get(section, {}):
+            return _coerce(self.env_values[section][key], kind, env_var)
+        if key in self.file_values.get(section, {}):
+            return _coerce(self.file_values[section][key], kind, f"{self.source} [{section}] {key}")
+        return default
+
+    def secret(self, name: str) -> str | None:
+        """A secret from the environment (e.g. ``LGCRAFT_PRIVATE_KEY``); never printed."""
+        return self.secrets.get(name)
+
+    def describe(self) -> dict[str, Any]:
+        """Safe to print: file and env settings with URLs redacted, secrets only named."""
+        merged: dict[str, dict[str, Any]] = {}
+        for source in (self.file_values, self.env_values):
+            for section, values in source.items():
+                for key, value in values.items():
+                    merged.setdefault(section, {})[key] = (
+                        redact_url(value) if isinstance(value, str) else value
+                    )
+        return {
+            "file": str(self.source) if self.source else None,
+            "settings": merged,
+            "secrets_set": sorted(self.secrets),
+        }
+
+
+def redact_url(url: str) -> str:
+    """Hide credentials in an RPC URL: user:password@ and long path/query tokens."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username or parts.password:
+        netloc = "***@" + netloc
+    path = "/".join("***" if len(seg) >= 16 else seg for seg in parts.path.split("/"))
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, path, query, ""))

@@ -1,0 +1,179 @@
+"""`lgcraft doctor`: what this installation can do, and how to fix what it cannot."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from lgcraft import __version__
+from lgcraft.config import Settings, redact_url
+from lgcraft.extras import EXTRAS, install_line, missing_modules
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+@dataclass
+class DoctorReport:
+    python: str
+    lgcraft: str
+    platform: str
+    config_file: str | None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def check_extras() -> list[Check]:
+    checks = []
+    for extra in EXTRAS:
+        missing = missing_modules(extra)
+        checks.append(Check(
+            f"extra: {extra}", not missing,
+            "installed" if not missing else f"missing {', '.join(missing)}",
+            None if not missing else install_line(extra),
+        ))
+    return checks
+
+
+def check_torch_device() -> Check:
+    if missing_modules("jewelry")[:1] == ["torch"]:
+        return Check("torch device", False, "torch not installed", install_line("jewelry"))
+    try:
+        import torch
+    except Exception as exc:  # a broken torch install must not break doctor
+        return Check("torch device", False, f"torch fails to import: {exc}", install_line("jewelry"))
+    if torch.cuda.is_available():
+        device = f"cuda ({torch.cuda.get_device_name(0)})"
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        device = "mps"
+    else:
+        device = "cpu"
+    return Check("torch device", True, f"{device}, torch {torch.__version__}")
+
+
+def hub_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    return Path(home) / "hub"
+
+
+def local_diffusion_models(settings: Settings) -> list[str]:
+    """Diffusers pipeline folders in the Hugging Face cache and ``[jewelry] models_dir``."""
+    found = []
+    hub = hub_cache_dir()
+    if hub.is_dir():
+        for repo in sorted(hub.glob("models--*")):
+            if any(repo.glob("snapshots/*/model_index.json")):
+                found.append(repo.name[len("models--"):].replace("--", "/"))
+    models_dir = settings.get("jewelry", "models_dir")
+    if models_dir and Path(models_dir).expanduser().is_dir():
+        for index in sorted(Path(models_dir).expanduser().glob("*/model_index.json")):
+            found.append(str(index.parent))
+    return found
+
+
+def check_models(settings: Settings) -> Check:
+    models = local_diffusion_models(settings)
+    if models:
+        return Check("diffusion models", True, ", ".join(models))
+    return Check("diffusion models", False, "none found locally",
+                 "download a diffusers pipeline folder and pass --model PATH (see README)")
+
+
+def check_chain(settings: Settings) -> Check:
+    url = settings.get("provenance", "rpc_url")
+    if not url:
+        ok = not missing_modules("provenance")
+        return Check("chain endpoint", ok, "embedded local development chain (no server)",
+                     None if ok else install_line("provenance"))
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            chain_id = int(json.loads(response.read())["result"], 16)
+        return Check("chain endpoint", True, f"{redact_url(url)} (chain id {chain_id})")
+    except Exception as exc:
+        return Check("chain endpoint", False, f"{redact_url(url)} unreachable ({type(exc).__name__})",
+                     "start the node or fix [provenance] rpc_url / LGCRAFT_PROVENANCE_RPC_URL")
+
+
+_RENDER_PROBE = (
+    "import os; os.environ.setdefault('PYOPENGL_PLATFORM', 'egl');"
+    "import pyrender; r = pyrender.OffscreenRenderer(8, 8); r.delete()"
+)
+
+
+def check_renderer() -> Check:
+    try:
+        subprocess.run([sys.executable, "-c", _RENDER_PROBE], check=True, timeout=60,
+                       capture_output=True)
+        return Check("headless renderer", True, "OpenGL via EGL (Mesa)")
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+        return Check("headless renderer", False, "no EGL OpenGL context",
+                     "install Mesa EGL (apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) "
+                     f"and {install_line('eyewear')}")
+
+
+def check_anvil() -> Check:
+    from lgcraft.tools import find_tool
+
+    anvil = find_tool("anvil")
+    if not anvil:
+        return Check("anvil", False, "not found", "npm install @foundry-rs/anvil (or scripts/install.sh)")
+    try:
+        first = subprocess.run([anvil, "--version"], capture_output=True, text=True, timeout=20).stdout
+        return Check("anvil", True, f"{first.splitlines()[0] if first else 'found'} ({anvil})")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("anvil", False, f"{anvil} does not run ({exc})", "reinstall @foundry-rs/anvil")
+
+
+def run_doctor(settings: Settings) -> DoctorReport:
+    report = DoctorReport(
+        python=platform.python_version(), lgcraft=__version__,
+        platform=f"{platform.system()} {platform.machine()}",
+        config_file=str(settings.source) if settings.source else None,
+    )
+    report.checks += check_extras()
+    report.checks += [check_torch_device(), check_models(settings), check_chain(settings),
+                      check_renderer(), check_anvil()]
+    return report
+
+
+def doctor_command(ctx: typer.Context) -> None:
+    """Check this installation: extras, torch device, models, chain, renderer, anvil.
+
+    Example: lgcraft --json doctor
+    """
+    from lgcraft.context import app_context
+
+    app = app_context(ctx)
+    report = run_doctor(app.settings)
+    data = {
+        "python": report.python, "lgcraft": report.lgcraft, "platform": report.platform,
+        "config_file": report.config_file, "ok": report.ok,
+        "checks": [c.__dict__ for c in report.checks],
+    }
+
+    def render():
+        rows = [("ok" if c.ok else "no", c.name, c.detail, c.fix or "") for c in report.checks]
+        title = f"lgcraft {report.lgcraft} on Python {report.python} ({report.platform})"
+        return app.out.table(title, ["", "check", "status", "how to fix"], rows)
+
+    app.out.emit(data, render)

@@ -1,0 +1,1 @@
+"""Eyewear: mesh preparation of frames for virtual try-on."""

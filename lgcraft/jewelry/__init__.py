@@ -1,0 +1,1 @@
+"""Jewelry: diffusion-based design drafts, and mesh prep for rings and earrings."""

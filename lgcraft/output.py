@@ -1,0 +1,154 @@
+"""How results reach people and scripts: the one output module.
+
+People get rich tables and panels on stdout; scripts get JSON on stdout with
+``--json`` and nothing else there. Progress bars, notes, warnings and errors go to
+stderr, so ``lgcraft --json ... | jq`` always works. JSON keys are a public contract.
+
+Commands get an `Output` from the CLI context (``ctx.obj.out``) and call::
+
+    out.emit(result_dict, render=lambda: out.table("Title", ["a", "b"], rows))
+    with out.progress("Preparing meshes", total=len(files)) as advance:
+        for f in files: ...; advance()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, paths, enums, dates, sets and numpy scalars -> plain JSON types."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [to_jsonable(v) for v in items]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, without importing numpy
+        return to_jsonable(value.tolist())
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+
+
+class Output:
+    """Renders results for people or as JSON. One per invocation."""
+
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False,
+                 verbose: bool = False, stdout=None, stderr=None) -> None:
+        from rich.console import Console
+
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self.console = Console(file=stdout or sys.stdout, highlight=False, soft_wrap=False)
+        self.err = Console(file=stderr or sys.stderr, highlight=False, stderr=stderr is None)
+
+    # -- results -----------------------------------------------------------------
+    def emit(self, data: Any, render: Callable[[], Any] | Any | None = None) -> None:
+        """Print a result: ``data`` as JSON with --json, else ``render`` for people.
+
+        ``render`` is a rich renderable, a callable returning one (or printing itself
+        and returning None), or None for a plain key/value table of ``data``.
+        """
+        if self.json_mode:
+            self.console.file.write(dumps(data) + "\n")
+            self.console.file.flush()
+            return
+        if render is None:
+            renderable = self.mapping_table(to_jsonable(data))
+        elif callable(render):
+            renderable = render()
+        else:
+            renderable = render
+        if renderable is not None:
+            self.console.print(renderable)
+
+    def table(self, title: str | None, columns: Sequence[str],
+              rows: Iterable[Sequence[Any]], *, caption: str | None = None):
+        from rich.table import Table
+
+        table = Table(title=title, caption=caption, title_justify="left")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        return table
+
+    def mapping_table(self, data: Any, title: str | None = None):
+        if not isinstance(data, dict):
+            from rich.pretty import Pretty
+
+            return Pretty(data)
+        rows = []
+        for key, value in data.items():
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+            rows.append((key, shown))
+        table = self.table(title, ["field", "value"], rows)
+        table.show_header = False
+        return table
+
+    def panel(self, body: str, title: str | None = None, style: str = "green"):
+        from rich.panel import Panel
+
+        return Panel(body, title=title, border_style=style, expand=False)
+
+    # -- notes on stderr --------------------------------------------------------------
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(message, markup=False)
+
+    def detail(self, message: str) -> None:
+        """Shown only with --verbose."""
+        if self.verbose:
+            self.err.print(message, markup=False, style="dim")
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"Warning: {message}", markup=False, style="yellow")
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.err.print(f"Error: {message}", markup=False, style="bold red", soft_wrap=True)
+        if hint:
+            self.err.print(f"Hint: {hint}", markup=False, soft_wrap=True)
+
+    # -- progress ---------------------------------------------------------------------
+    @contextmanager
+    def progress(self, description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+        """A progress bar on stderr; yields ``advance(n=1, description=None)``."""
+        if self.quiet:
+            yield lambda n=1, description=None: None
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=self.err, transient=False) as bar:
+            task = bar.add_task(description, total=total)
+
+            def advance(n: int = 1, description: str | None = None) -> None:
+                if description is not None:
+                    bar.update(task, advance=n, description=description)
+                else:
+                    bar.advance(task, n)
+
+            yield advance

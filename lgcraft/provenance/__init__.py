@@ -1,0 +1,1 @@
+"""Provenance: signed jewelry records, Merkle batches anchored on an EVM chain."""

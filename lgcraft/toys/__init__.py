@@ -1,0 +1,1 @@
+"""Toys: behavior scripts for smart toys: checks, simulator, compiler."""
