@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich's help renderer costs ~100 ms of start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -60,14 +61,35 @@ def _add_groups() -> None:
     from lgcraft.provenance.cli import app as provenance_app
     from lgcraft.toys.cli import app as toys_app
 
-    app.add_typer(jewelry_app, name="jewelry")
-    app.add_typer(eyewear_app, name="eyewear")
-    app.add_typer(toys_app, name="toys")
-    app.add_typer(provenance_app, name="provenance")
+    for name, group in (("jewelry", jewelry_app), ("eyewear", eyewear_app),
+                        ("toys", toys_app), ("provenance", provenance_app)):
+        group.rich_markup_mode = None  # see the root app: keep --help fast
+        app.add_typer(group, name=name)
 
-    from lgcraft.doctor import doctor_command
 
-    app.command("doctor")(doctor_command)
+@app.command("doctor")
+def doctor(ctx: typer.Context) -> None:
+    """Check this installation: extras, torch device, models, chain, renderer, anvil.
+
+    Example: lgcraft --json doctor
+    """
+    from lgcraft.context import app_context
+    from lgcraft.doctor import run_doctor
+
+    app_ctx = app_context(ctx)
+    report = run_doctor(app_ctx.settings)
+    data = {
+        "python": report.python, "lgcraft": report.lgcraft, "platform": report.platform,
+        "config_file": report.config_file, "ok": report.ok,
+        "checks": [vars(check) for check in report.checks],
+    }
+
+    def render():
+        rows = [("ok" if c.ok else "no", c.name, c.detail, c.fix or "") for c in report.checks]
+        title = f"lgcraft {report.lgcraft} on Python {report.python} ({report.platform})"
+        return app_ctx.out.table(title, ["", "check", "status", "how to fix"], rows)
+
+    app_ctx.out.emit(data, render)
 
 
 _add_groups()

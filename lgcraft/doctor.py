@@ -11,8 +11,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import typer
-
 from lgcraft import __version__
 from lgcraft.config import Settings, redact_url
 from lgcraft.extras import EXTRAS, install_line, missing_modules
@@ -154,26 +152,3 @@ def run_doctor(settings: Settings) -> DoctorReport:
     report.checks += [check_torch_device(), check_models(settings), check_chain(settings),
                       check_renderer(), check_anvil()]
     return report
-
-
-def doctor_command(ctx: typer.Context) -> None:
-    """Check this installation: extras, torch device, models, chain, renderer, anvil.
-
-    Example: lgcraft --json doctor
-    """
-    from lgcraft.context import app_context
-
-    app = app_context(ctx)
-    report = run_doctor(app.settings)
-    data = {
-        "python": report.python, "lgcraft": report.lgcraft, "platform": report.platform,
-        "config_file": report.config_file, "ok": report.ok,
-        "checks": [c.__dict__ for c in report.checks],
-    }
-
-    def render():
-        rows = [("ok" if c.ok else "no", c.name, c.detail, c.fix or "") for c in report.checks]
-        title = f"lgcraft {report.lgcraft} on Python {report.python} ({report.platform})"
-        return app.out.table(title, ["", "check", "status", "how to fix"], rows)
-
-    app.out.emit(data, render)

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +56,24 @@ class Output:
 
     def __init__(self, *, json_mode: bool = False, quiet: bool = False,
                  verbose: bool = False, stdout=None, stderr=None) -> None:
-        from rich.console import Console
-
         self.json_mode = json_mode
         self.quiet = quiet
         self.verbose = verbose and not quiet
-        self.console = Console(file=stdout or sys.stdout, highlight=False, soft_wrap=False)
-        self.err = Console(file=stderr or sys.stderr, highlight=False, stderr=stderr is None)
+        self._stdout = stdout
+        self._stderr = stderr
+
+    # Consoles are made on first use: importing rich costs start-up time.
+    @cached_property
+    def console(self):
+        from rich.console import Console
+
+        return Console(file=self._stdout or sys.stdout, highlight=False, soft_wrap=False)
+
+    @cached_property
+    def err(self):
+        from rich.console import Console
+
+        return Console(file=self._stderr or sys.stderr, highlight=False, stderr=self._stderr is None)
 
     # -- results -----------------------------------------------------------------
     def emit(self, data: Any, render: Callable[[], Any] | Any | None = None) -> None:
@@ -71,8 +83,9 @@ class Output:
         and returning None), or None for a plain key/value table of ``data``.
         """
         if self.json_mode:
-            self.console.file.write(dumps(data) + "\n")
-            self.console.file.flush()
+            stream = self._stdout or sys.stdout
+            stream.write(dumps(data) + "\n")
+            stream.flush()
             return
         if render is None:
             renderable = self.mapping_table(to_jsonable(data))
@@ -137,8 +150,15 @@ class Output:
         if self.quiet:
             yield lambda n=1, description=None: None
             return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]

@@ -1,0 +1,142 @@
+"""The CLI shell: version, help, global options, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from lgcraft import __version__
+from lgcraft.cli import app, main
+from lgcraft.errors import InputError, VerificationError
+
+runner = CliRunner()
+
+
+def run_module(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lgcraft", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"lgcraft {__version__}"
+
+
+def test_help_lists_every_group_with_a_description():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for group in ("jewelry", "eyewear", "toys", "provenance", "doctor"):
+        assert f"  {group} " in result.stdout
+
+
+def test_python_dash_m_runs_the_same_cli():
+    result = run_module("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"lgcraft {__version__}"
+
+
+def test_bad_flag_is_one_line_and_exit_2():
+    result = run_module("--no-such-flag")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    first, *rest = result.stderr.strip().splitlines()
+    assert first.startswith("Error: No such option: --no-such-flag")
+    assert "Traceback" not in result.stderr
+    assert len(rest) <= 1 and rest[0].startswith("Hint:")
+
+
+def test_unknown_command_exit_2(capsys):
+    assert main(["no-such-group"]) == 2
+    assert "Error: No such command 'no-such-group'" in capsys.readouterr().err
+
+
+def test_missing_config_file_names_the_path(capsys, tmp_path):
+    missing = tmp_path / "nope.toml"
+    assert main(["--config", str(missing), "doctor"]) == 2
+    err = capsys.readouterr().err
+    assert f"Error: config file not found: {missing}" in err
+
+
+def test_broken_config_file_exit_2(capsys, tmp_path):
+    bad = tmp_path / "lgcraft.toml"
+    bad.write_text("[provenance\nrpc_url = 1")
+    assert main(["--config", str(bad), "doctor"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_lgcraft_errors_map_to_their_exit_codes(monkeypatch, capsys):
+    import lgcraft.doctor
+
+    def bad_input(settings):
+        raise InputError("weight_mg must be an integer, got '1.5'", hint="give milligrams")
+
+    monkeypatch.setattr(lgcraft.doctor, "run_doctor", bad_input)
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err
+    assert "Error: weight_mg must be an integer, got '1.5'" in err
+    assert "Hint: give milligrams" in err
+
+    def failed_check(settings):
+        raise VerificationError("merkle path does not reach the anchored root")
+
+    monkeypatch.setattr(lgcraft.doctor, "run_doctor", failed_check)
+    assert main(["doctor"]) == 1
+
+
+def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
+    import lgcraft.doctor
+
+    def interrupted(settings):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lgcraft.doctor, "run_doctor", interrupted)
+    assert main(["doctor"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_unexpected_error_is_one_line_unless_debug(monkeypatch, capsys):
+    import lgcraft.doctor
+
+    def crash(settings):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(lgcraft.doctor, "run_doctor", crash)
+    assert main(["doctor"]) == 1
+    assert "Error: unexpected ZeroDivisionError: boom" in capsys.readouterr().err
+    monkeypatch.setenv("LGCRAFT_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["doctor"])
+
+
+def test_doctor_json_is_the_only_thing_on_stdout():
+    result = run_module("--json", "doctor")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["lgcraft"] == __version__
+    names = {check["name"] for check in report["checks"]}
+    assert {"extra: jewelry", "extra: eyewear", "extra: toys", "extra: provenance",
+            "torch device", "diffusion models", "chain endpoint", "headless renderer",
+            "anvil"} <= names
+    for check in report["checks"]:
+        assert set(check) == {"name", "ok", "detail", "fix"}
+        assert check["ok"] or check["fix"], check
+
+
+def test_doctor_table_for_people():
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0
+    assert "torch device" in result.stdout and "how to fix" in result.stdout
+
+
+def test_doctor_reports_an_unreachable_chain(tmp_path):
+    result = run_module("--json", "doctor",
+                        env={"LGCRAFT_PROVENANCE_RPC_URL": "http://127.0.0.1:9/secret-token-abcdefghijkl"})
+    chain = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "chain endpoint")
+    assert chain["ok"] is False and "unreachable" in chain["detail"]
+    assert "secret-token" not in result.stdout + result.stderr
