@@ -1,0 +1,523 @@
+"""Provenance operations: record, batch, deploy, anchor, status, history.
+
+Library functions: typed arguments in, dataclasses out; no printing, no environment.
+The CLI (cli.py) resolves settings and keys and calls these.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lgcraft.errors import ChainError, InputError, OperationError
+from lgcraft.provenance import merkle
+from lgcraft.provenance.canonical import canonical_bytes, sha256_hex
+from lgcraft.provenance.records import ZERO_HASH, validate_event
+from lgcraft.provenance.store import STORE_DIR, Batch, Store, find_store, now_iso
+
+
+# --------------------------------------------------------------------------------------------
+# store location
+def resolve_store(explicit: str | Path | None, cwd: Path | None = None) -> Path:
+    """The store folder: ``explicit`` if given, else ``.lgcraft`` in cwd or a parent."""
+    if explicit:
+        folder = Path(explicit).expanduser()
+        if not (folder / "provenance.sqlite").is_file():
+            raise InputError(f"no provenance store in {folder}",
+                             hint=f"run 'lgcraft provenance init --store {folder}'")
+        return folder
+    found = find_store(cwd)
+    if found is None:
+        here = (cwd or Path.cwd()).resolve()
+        raise InputError(f"no provenance store (.lgcraft/) in {here} or its parents",
+                         hint="run 'lgcraft provenance init' here, or pass --store DIR")
+    return found
+
+
+@dataclass
+class InitResult:
+    store: str
+    created: bool
+
+
+def init_store(folder: str | Path | None = None, cwd: Path | None = None) -> InitResult:
+    """Create a store in ``folder`` (default ``./.lgcraft``); existing stores are kept."""
+    target = Path(folder).expanduser() if folder else (cwd or Path.cwd()) / STORE_DIR
+    existed = (target / "provenance.sqlite").is_file()
+    Store.create(target).close()
+    return InitResult(store=str(target.resolve()), created=not existed)
+
+
+# --------------------------------------------------------------------------------------------
+# recording
+def event_key(body: dict[str, Any]) -> str:
+    """Identity of an event regardless of its place in the chain (body without prev)."""
+    return sha256_hex(canonical_bytes({k: v for k, v in body.items() if k != "prev"}))
+
+
+@dataclass
+class RecordResult:
+    item_id: str
+    biz_step: str
+    event_time: str
+    record_hash: str
+    prev: str
+    actor: str
+    seq: int | None
+    status: str  # "recorded" or "skipped (already recorded)"
+
+
+def prepare_body(raw: dict[str, Any], signer_address: str, path: str) -> dict[str, Any]:
+    body = validate_event(raw, path=path)
+    actor = body["actor"]
+    if "address" not in actor:
+        actor["address"] = signer_address
+    elif actor["address"] != signer_address:
+        raise InputError(f"{path}.actor.address: {actor['address']} is not the signing key's address "
+                         f"{signer_address}; each record is signed by its actor",
+                         hint="leave actor.address out, or set the actor's own key")
+    return body
+
+
+def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
+                  skip_existing: bool = False, progress: Callable[[int], None] | None = None,
+                  ) -> list[RecordResult]:
+    """Validate, chain, sign and store events, all or none (one transaction).
+
+    ``events`` are user input dicts (see `validate_event`); ``signer`` a
+    `lgcraft.provenance.signing.Signer`. Raises `InputError` naming the record and
+    field of the first problem, before anything is written.
+    """
+    bodies = [prepare_body(raw, signer.address, f"record {i + 1}") for i, raw in enumerate(events)]
+    if not bodies:
+        raise InputError("no records given")
+    results: list[RecordResult] = []
+    with store.transaction() as conn:
+        last: dict[str, str] = {}
+        for i, body in enumerate(bodies):
+            item = body["item_id"]
+            key = event_key(body)
+            existing = store.find_event(item, key)
+            if existing is not None:
+                if skip_existing:
+                    results.append(RecordResult(item, body["biz_step"], body["event_time"], existing,
+                                                "", body["actor"]["address"], None,
+                                                "skipped (already recorded)"))
+                    continue
+                raise InputError(f"record {i + 1}: this {body['biz_step']} event of {item} is already "
+                                 f"recorded as {existing}", hint="use --skip-existing to rerun a file")
+            prev = last.get(item) or store.last_record_hash(item) or ZERO_HASH
+            if "prev" in body and body["prev"] != prev:
+                raise InputError(f"record {i + 1}.prev: {body['prev']} is not the latest record of "
+                                 f"{item} ({prev})")
+            body["prev"] = prev
+            body_bytes = canonical_bytes(body)
+            record_hash = sha256_hex(body_bytes)
+            signature = signer.sign_record(body, record_hash)
+            salt = secrets.token_bytes(merkle.SALT_BYTES)
+            leaf = merkle.leaf_hash(salt, bytes.fromhex(record_hash[2:]), bytes.fromhex(signature[2:]))
+            seq = store.insert_record(conn, item_id=item, record_hash=record_hash, event_key=key,
+                                      body_json=body_bytes.decode("utf-8"), salt="0x" + salt.hex(),
+                                      signature=signature, leaf_hash="0x" + leaf.hex())
+            last[item] = record_hash
+            results.append(RecordResult(item, body["biz_step"], body["event_time"], record_hash, prev,
+                                        body["actor"]["address"], seq, "recorded"))
+            if progress:
+                progress(1)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# network: which chain and contract
+@dataclass
+class Network:
+    kind: str  # "embedded" or "rpc"
+    chain_id: int
+    contract: str
+    rpc_url: str | None = None
+    deploy_tx: str | None = None
+    deploy_block: int | None = None
+    deployer: str | None = None
+    deployed_at: str | None = None
+
+
+def stored_network(store: Store) -> Network | None:
+    data = store.get_meta("network")
+    return Network(**data) if data else None
+
+
+def open_chain(store_folder: Path, rpc_url: str | None, *, rpc_auth: str | None = None, create: bool = True):
+    from lgcraft.provenance import chain
+
+    if rpc_url:
+        return chain.open_rpc(rpc_url, auth=rpc_auth)
+    return chain.open_embedded(store_folder, create=create)
+
+
+@contextmanager
+def chain_lock(store: Store, timeout: float = 30.0) -> Iterator[None]:
+    """One deploy/anchor at a time per store (released by the OS even on kill -9)."""
+    path = store.folder / "anchor.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the duration
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OperationError(f"another deploy or anchor is running on {store.folder}",
+                                         hint="wait for it to finish, then rerun") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        handle.close()
+
+
+@dataclass
+class DeployResult:
+    chain_id: int
+    contract: str
+    tx_hash: str | None
+    block_number: int | None
+    deployer: str
+    network: str
+    reused: bool
+
+
+def deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int = 1,
+           timeout: float = 120.0, existing: str | None = None) -> DeployResult:
+    """Deploy the anchor contract (or adopt ``existing``) and remember it in the store."""
+    with chain_lock(store):
+        return _deploy(store, client, signer, rpc_url=rpc_url, confirmations=confirmations,
+                       timeout=timeout, existing=existing)
+
+
+def _deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int,
+            timeout: float, existing: str | None) -> DeployResult:
+    if True:
+        current = stored_network(store)
+        kind = "rpc" if rpc_url else "embedded"
+        chain_id = client.chain_id
+        if existing:
+            from lgcraft.provenance.records import validate_address
+
+            address = validate_address(existing, "--contract")
+            if not client.has_anchor_code(address):
+                raise ChainError(f"{address} on chain {chain_id} is not the lgcraft anchor contract "
+                                 "(its code differs from Anchor.json)")
+            net = Network(kind=kind, chain_id=chain_id, contract=address, rpc_url=rpc_url,
+                          deployer=None, deployed_at=now_iso())
+            with store.transaction() as conn:
+                store.set_meta("network", net.__dict__, conn)
+            return DeployResult(chain_id, address, None, None, signer.address if signer else "", kind, True)
+        if current and current.chain_id == chain_id and current.kind == kind and client.has_anchor_code(current.contract):
+            return DeployResult(chain_id, current.contract, current.deploy_tx, current.deploy_block,
+                                current.deployer or "", kind, True)
+        pending = store.get_meta("pending_deploy")
+        tx = None
+        if pending and pending.get("chain_id") == chain_id:
+            receipt = client.receipt(pending["tx_hash"])
+            if receipt is None:
+                client.send_raw(pending["raw"])
+            tx_hash = pending["tx_hash"]
+        else:
+            client.ensure_funds(signer.address)
+            tx = client.build_deploy(signer, client.nonce(signer.address))
+            with store.transaction() as conn:
+                store.set_meta("pending_deploy", {"chain_id": chain_id, "tx_hash": tx.tx_hash, "raw": tx.raw}, conn)
+            client.send_raw(tx.raw)
+            tx_hash = tx.tx_hash
+        receipt = client.wait(tx_hash, confirmations, timeout)
+        if receipt.status != 1 or not receipt.contract_address:
+            with store.transaction() as conn:
+                conn.execute("DELETE FROM meta WHERE key = 'pending_deploy'")
+            raise ChainError(f"deploy transaction {tx_hash} failed on chain {chain_id}")
+        net = Network(kind=kind, chain_id=chain_id, contract=receipt.contract_address, rpc_url=rpc_url,
+                      deploy_tx=tx_hash, deploy_block=receipt.block_number, deployer=signer.address,
+                      deployed_at=now_iso())
+        with store.transaction() as conn:
+            store.set_meta("network", net.__dict__, conn)
+            conn.execute("DELETE FROM meta WHERE key = 'pending_deploy'")
+        return DeployResult(chain_id, net.contract, tx_hash, receipt.block_number, signer.address, kind, False)
+
+
+# --------------------------------------------------------------------------------------------
+# batching and anchoring
+def build_batch(store: Store) -> Batch | None:
+    """All pending records -> one batch (status 'built') with their Merkle paths."""
+    with store.transaction() as conn:
+        pending = store.pending_leaves()
+        if not pending:
+            return None
+        leaves = [bytes.fromhex(h[2:]) for _, h in pending]
+        levels = merkle.build_levels(leaves)
+        root = "0x" + levels[-1][0].hex()
+        cur = conn.execute("INSERT INTO batches (root, leaf_count, status, created_at) VALUES (?, ?, 'built', ?)",
+                           (root, len(leaves), now_iso()))
+        batch_id = int(cur.lastrowid)
+        rows = []
+        for index, (seq, _) in enumerate(pending):
+            proof = json.dumps(["0x" + s.hex() for s in merkle.proof_for(levels, index)])
+            rows.append((batch_id, index, proof, seq))
+        conn.executemany("UPDATE records SET batch_id = ?, leaf_index = ?, proof = ? WHERE seq = ?", rows)
+    return store.batch(batch_id)
+
+
+@dataclass
+class AnchoredBatch:
+    batch_id: int
+    root: str
+    leaf_count: int
+    tx_hash: str | None
+    block_number: int | None
+    block_time: int | None
+    gas_used: int | None
+    gas_per_record: float | None
+    chain_id: int
+    contract: str
+    issuer: str
+    resumed: bool
+
+
+@dataclass
+class AnchorResult:
+    batches: list[AnchoredBatch] = field(default_factory=list)
+    pending_left: int = 0
+
+
+def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, timeout: float = 120.0,
+                   rpc_url: str | None = None, hook: Callable[[str], None] | None = None) -> AnchorResult:
+    """Anchor every pending record: resume unfinished batches first (never sending a
+    root twice), then one new batch -> one transaction.
+
+    ``hook(stage)`` is called at "submitted" (stored, not yet broadcast) and
+    "broadcast" (sent, receipt not yet stored); the crash tests use it.
+    """
+    if confirmations < 1:
+        raise InputError(f"--confirmations {confirmations}: must be at least 1")
+    with chain_lock(store):
+        network = stored_network(store)
+        if network is None:
+            if rpc_url:
+                raise InputError("no anchor contract deployed for this store",
+                                 hint="run 'lgcraft provenance deploy --rpc-url URL' first")
+            _deploy(store, client, signer, rpc_url=None, confirmations=1, timeout=timeout, existing=None)
+            network = stored_network(store)
+        client.check_chain_id(network.chain_id)
+        result = AnchorResult()
+        for batch in store.unfinished_batches():
+            result.batches.append(_anchor_batch(store, client, signer, network, batch, confirmations,
+                                                timeout, hook, resumed=True))
+        batch = build_batch(store)
+        if batch is not None:
+            result.batches.append(_anchor_batch(store, client, signer, network, batch, confirmations,
+                                                timeout, hook, resumed=False))
+        result.pending_left = store.counts()["pending"]
+        return result
+
+
+def _anchor_batch(store: Store, client, signer, network: Network, batch: Batch, confirmations: int,
+                  timeout: float, hook, resumed: bool) -> AnchoredBatch:
+    tx_hash = batch.tx_hash if batch.status == "submitted" else None
+    if tx_hash:
+        receipt = client.receipt(tx_hash)
+        if receipt is None:
+            on_chain = client.anchor_of(network.contract, batch.root)
+            if on_chain.exists:
+                return _finish_found(store, client, network, batch, on_chain, resumed)
+            try:
+                client.send_raw(batch.raw_tx)
+            except ChainError as exc:
+                if "nonce" not in exc.message.lower():
+                    raise
+                tx_hash = None  # its nonce went to another transaction: sign a new one
+    else:
+        on_chain = client.anchor_of(network.contract, batch.root)
+        if on_chain.exists:
+            return _finish_found(store, client, network, batch, on_chain, resumed)
+    if tx_hash is None:
+        client.ensure_funds(signer.address)
+        tx = client.build_anchor(signer, network.contract, batch.root, batch.leaf_count,
+                                 client.nonce(signer.address))
+        with store.transaction() as conn:
+            conn.execute("UPDATE batches SET status = 'submitted', tx_hash = ?, raw_tx = ?, nonce = ?, "
+                         "chain_id = ?, contract = ?, issuer = ?, submitted_at = ? WHERE id = ?",
+                         (tx.tx_hash, tx.raw, tx.nonce, network.chain_id, network.contract, signer.address,
+                          now_iso(), batch.id))
+        if hook:
+            hook("submitted")
+        client.send_raw(tx.raw)
+        tx_hash = tx.tx_hash
+        if hook:
+            hook("broadcast")
+    receipt = client.wait(tx_hash, confirmations, timeout)
+    if receipt.status != 1:
+        on_chain = client.anchor_of(network.contract, batch.root)
+        if on_chain.exists:
+            return _finish_found(store, client, network, batch, on_chain, resumed)
+        raise ChainError(f"anchor transaction {tx_hash} reverted on chain {network.chain_id}",
+                         hint="the batch stays pending; check the account's funds and rerun")
+    block_time = client.block_time(receipt.block_number)
+    issuer = batch.issuer or signer.address
+    with store.transaction() as conn:
+        conn.execute("UPDATE batches SET status = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
+                     "block_time = ?, gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ? "
+                     "WHERE id = ?",
+                     (tx_hash, receipt.block_number, receipt.block_hash, block_time, receipt.gas_used,
+                      network.chain_id, network.contract, issuer, now_iso(), batch.id))
+    return AnchoredBatch(batch.id, batch.root, batch.leaf_count, tx_hash, receipt.block_number, block_time,
+                         receipt.gas_used, round(receipt.gas_used / batch.leaf_count, 2), network.chain_id,
+                         network.contract, issuer, resumed)
+
+
+def _finish_found(store: Store, client, network: Network, batch: Batch, on_chain, resumed: bool) -> AnchoredBatch:
+    """The root is already on chain (an earlier run got that far): record it, send nothing."""
+    receipt = client.receipt(batch.tx_hash) if batch.tx_hash else None
+    if receipt is not None and receipt.status != 1:
+        receipt = None
+    with store.transaction() as conn:
+        conn.execute("UPDATE batches SET status = 'anchored', block_number = ?, block_hash = ?, block_time = ?, "
+                     "gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ?, tx_hash = ? "
+                     "WHERE id = ?",
+                     (receipt.block_number if receipt else None, receipt.block_hash if receipt else None,
+                      on_chain.block_time, receipt.gas_used if receipt else None, network.chain_id,
+                      network.contract, on_chain.issuer, now_iso(), batch.tx_hash if receipt else None,
+                      batch.id))
+    return AnchoredBatch(batch.id, batch.root, batch.leaf_count, batch.tx_hash if receipt else None,
+                         receipt.block_number if receipt else None, on_chain.block_time,
+                         receipt.gas_used if receipt else None, None, network.chain_id, network.contract,
+                         on_chain.issuer, resumed)
+
+
+# --------------------------------------------------------------------------------------------
+# status and history
+@dataclass
+class StatusResult:
+    store: str
+    records: int
+    pending: int
+    items: int
+    batches_anchored: int
+    batches_unfinished: int
+    network: dict[str, Any] | None
+    last_batch: dict[str, Any] | None
+
+
+def status(store: Store) -> StatusResult:
+    counts = store.counts()
+    batches = store.batches()
+    net = stored_network(store)
+    net_dict = None
+    if net:
+        from lgcraft.config import redact_url
+
+        net_dict = {"kind": net.kind, "chain_id": net.chain_id, "contract": net.contract,
+                    "rpc_url": redact_url(net.rpc_url) if net.rpc_url else None}
+    last = batches[-1] if batches else None
+    return StatusResult(
+        store=str(store.folder.resolve()), records=counts["records"], pending=counts["pending"],
+        items=counts["items"], batches_anchored=sum(b.status == "anchored" for b in batches),
+        batches_unfinished=sum(b.status != "anchored" for b in batches), network=net_dict,
+        last_batch=None if last is None else {
+            "id": last.id, "root": last.root, "leaf_count": last.leaf_count, "status": last.status,
+            "tx_hash": last.tx_hash, "block_number": last.block_number})
+
+
+@dataclass
+class HistoryEntry:
+    seq: int
+    event_time: str
+    biz_step: str
+    actor: str
+    actor_address: str
+    location: str | None
+    summary: str
+    record_hash: str
+    status: str  # pending / batched / submitted / anchored
+    tx_hash: str | None
+    block_number: int | None
+
+
+def summarise(body: dict[str, Any]) -> str:
+    parts = []
+    metal = body.get("metal")
+    if metal:
+        parts.append(f"{metal['type']} {metal.get('fineness', '')}".strip())
+    if "weight_mg" in body:
+        parts.append(f"{body['weight_mg'] / 1000:.3f} g")
+    for stone in body.get("stones", []):
+        text = stone["type"]
+        if "carat_hundredths" in stone:
+            text += f" {stone['carat_hundredths'] // 100}.{stone['carat_hundredths'] % 100:02d} ct"
+        for key in ("colour", "clarity"):
+            if key in stone:
+                text += f" {stone[key]}"
+        if "report_number" in stone:
+            text += f" ({stone.get('lab', '')} {stone['report_number']})"
+        parts.append(text)
+    if "material_source" in body:
+        parts.append(body["material_source"])
+    if "counterparty" in body:
+        parts.append(f"to {body['counterparty']['name']}")
+    if body.get("attachments"):
+        parts.append(f"{len(body['attachments'])} attachment(s)")
+    return "; ".join(parts)
+
+
+def history(store: Store, item_id: str) -> list[HistoryEntry]:
+    records = store.records_of(item_id)
+    if not records:
+        raise InputError(f"no records of item {item_id!r} in {store.folder}")
+    batches = {b.id: b for b in store.batches()}
+    out = []
+    for rec in records:
+        batch = batches.get(rec.batch_id) if rec.batch_id else None
+        state = "pending" if batch is None else ("batched" if batch.status == "built" else batch.status)
+        loc = rec.body.get("location")
+        out.append(HistoryEntry(rec.seq, rec.body["event_time"], rec.body["biz_step"], rec.body["actor"]["name"],
+                                rec.body["actor"]["address"], loc["name"] if loc else None,
+                                summarise(rec.body), rec.record_hash, state,
+                                batch.tx_hash if batch and batch.status == "anchored" else None,
+                                batch.block_number if batch and batch.status == "anchored" else None))
+    return out
+
+
+def read_events_file(path: Path) -> list[dict[str, Any]]:
+    """Events from a ``.json`` (one object or a list) or ``.jsonl`` file."""
+    from lgcraft.provenance.records import loads_json
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text") from exc
+    suffix = Path(path).suffix.lower()
+    if suffix == ".jsonl":
+        events = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                value = loads_json(line, f"{path}:{number}")
+                if not isinstance(value, dict):
+                    raise InputError(f"{path}:{number}: expected one JSON object per line")
+                events.append(value)
+        return events
+    if suffix == ".json":
+        value = loads_json(text, str(path))
+        if isinstance(value, dict):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            return value
+        raise InputError(f"{path}: expected an event object or a list of them")
+    raise InputError(f"{path}: expected a .json or .jsonl file")
+
+

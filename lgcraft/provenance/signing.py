@@ -1,0 +1,212 @@
+"""EIP-712 typed-data signatures over provenance records, and signing keys.
+
+Every record is signed by its actor. The signed struct shows a wallet the piece, the
+step and the time in clear, and commits to the whole record through ``recordHash``
+(SHA-256 of its RFC 8785 form)::
+
+    EIP712Domain(string name,string version)          name "lgcraft provenance", version "1"
+    ProvenanceRecord(string itemId,string bizStep,string eventTime,address actor,
+                     bytes32 prev,bytes32 recordHash)
+
+The domain has no chainId on purpose: records are signed before anyone knows which
+chain their batch will be anchored on. Keys come from ``LGCRAFT_PRIVATE_KEY`` or an
+encrypted keystore file; this module receives them as values (the CLI reads the
+environment) and never prints or logs them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lgcraft.errors import InputError
+
+DOMAIN = {"name": "lgcraft provenance", "version": "1"}
+RECORD_TYPE = [
+    {"name": "itemId", "type": "string"},
+    {"name": "bizStep", "type": "string"},
+    {"name": "eventTime", "type": "string"},
+    {"name": "actor", "type": "address"},
+    {"name": "prev", "type": "bytes32"},
+    {"name": "recordHash", "type": "bytes32"},
+]
+TYPES = {
+    "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"}],
+    "ProvenanceRecord": RECORD_TYPE,
+}
+_TYPE_STRING = ("ProvenanceRecord(string itemId,string bizStep,string eventTime,address actor,"
+                "bytes32 prev,bytes32 recordHash)")
+_DOMAIN_TYPE_STRING = "EIP712Domain(string name,string version)"
+
+
+def typed_data(body: dict[str, Any], record_hash: str) -> dict[str, Any]:
+    """The full EIP-712 message of a record (what a wallet would display)."""
+    return {
+        "types": TYPES,
+        "primaryType": "ProvenanceRecord",
+        "domain": DOMAIN,
+        "message": {
+            "itemId": body["item_id"],
+            "bizStep": body["biz_step"],
+            "eventTime": body["event_time"],
+            "actor": body["actor"]["address"],
+            "prev": body["prev"],
+            "recordHash": record_hash,
+        },
+    }
+
+
+def _keccak(data: bytes) -> bytes:
+    from eth_hash.auto import keccak
+
+    return keccak(data)
+
+
+_DOMAIN_SEPARATOR: bytes | None = None
+
+
+def signing_digest(body: dict[str, Any], record_hash: str) -> bytes:
+    """The 32-byte EIP-712 digest, computed directly (the struct is fixed) - equal to
+    eth_account's ``encode_typed_data`` hash, which the tests check, and ~20x faster."""
+    global _DOMAIN_SEPARATOR
+    if _DOMAIN_SEPARATOR is None:
+        _DOMAIN_SEPARATOR = _keccak(
+            _keccak(_DOMAIN_TYPE_STRING.encode())
+            + _keccak(DOMAIN["name"].encode())
+            + _keccak(DOMAIN["version"].encode())
+        )
+    address = bytes.fromhex(body["actor"]["address"][2:])
+    struct = _keccak(
+        _keccak(_TYPE_STRING.encode())
+        + _keccak(body["item_id"].encode())
+        + _keccak(body["biz_step"].encode())
+        + _keccak(body["event_time"].encode())
+        + bytes(12) + address
+        + bytes.fromhex(body["prev"][2:])
+        + bytes.fromhex(record_hash[2:])
+    )
+    return _keccak(b"\x19\x01" + _DOMAIN_SEPARATOR + struct)
+
+
+def recover_signer(body: dict[str, Any], record_hash: str, signature: str) -> str:
+    """The checksummed address that made ``signature`` over the record."""
+    from eth_keys import KeyAPI
+    from eth_keys.exceptions import BadSignature, ValidationError
+    from eth_utils import to_checksum_address
+
+    raw = _hex_bytes(signature, 65, "signature")
+    v = raw[64]
+    if v >= 27:
+        v -= 27
+    if v not in (0, 1):
+        raise InputError(f"signature has a bad recovery byte {raw[64]}")
+    try:
+        sig = KeyAPI.Signature(vrs=(v, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")))
+        public = sig.recover_public_key_from_msg_hash(signing_digest(body, record_hash))
+    except (BadSignature, ValidationError, ValueError) as exc:
+        raise InputError(f"signature {signature[:18]}... is not a valid secp256k1 signature") from exc
+    return to_checksum_address(public.to_canonical_address())
+
+
+def _hex_bytes(text: str, length: int, what: str) -> bytes:
+    if not isinstance(text, str) or not text.startswith("0x"):
+        raise InputError(f"{what} must be 0x-prefixed hex")
+    try:
+        raw = bytes.fromhex(text[2:])
+    except ValueError as exc:
+        raise InputError(f"{what} {text[:20]}... is not hex") from exc
+    if len(raw) != length:
+        raise InputError(f"{what} must be {length} bytes, got {len(raw)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key in memory. ``repr`` never shows the key."""
+
+    address: str
+    _key: bytes = field(repr=False)
+
+    def sign_record(self, body: dict[str, Any], record_hash: str) -> str:
+        """EIP-712 signature (65 bytes r||s||v, v in {27, 28}) as 0x hex."""
+        from eth_keys import KeyAPI
+
+        sig = KeyAPI.PrivateKey(self._key).sign_msg_hash(signing_digest(body, record_hash))
+        r, s, v = sig.r, sig.s, sig.v
+        return "0x" + r.to_bytes(32, "big").hex() + s.to_bytes(32, "big").hex() + bytes([v + 27]).hex()
+
+    def sign_transaction(self, tx: dict[str, Any]):
+        from eth_account import Account
+
+        return Account.sign_transaction(tx, self._key)
+
+    @property
+    def key_bytes(self) -> bytes:  # for web3 middleware-free signing in this package only
+        return self._key
+
+
+def signer_from_private_key(secret: str, origin: str = "LGCRAFT_PRIVATE_KEY") -> Signer:
+    """A `Signer` from a hex private key (the value is never echoed in errors)."""
+    from eth_keys import KeyAPI
+    from eth_utils import to_checksum_address
+
+    text = secret.strip()
+    if text.startswith(("0x", "0X")):
+        text = text[2:]
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise InputError(f"{origin} is not a hex private key") from None
+    if len(raw) != 32:
+        raise InputError(f"{origin} must hold a 32-byte private key (64 hex digits)")
+    try:
+        public = KeyAPI.PrivateKey(raw).public_key
+    except Exception:  # eth_keys ValidationError for a zero / out-of-range key
+        raise InputError(f"{origin} is not a valid secp256k1 private key") from None
+    return Signer(to_checksum_address(public.to_canonical_address()), raw)
+
+
+def signer_from_keystore(path: Path, password: str) -> Signer:
+    """Decrypt an Ethereum keystore (Web3 Secret Storage, V3) file."""
+    from eth_account import Account
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"keystore {path}: cannot read ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise InputError(f"keystore {path}: not a JSON keystore file") from exc
+    try:
+        raw = bytes(Account.decrypt(data, password))
+    except ValueError:
+        raise InputError(f"keystore {path}: wrong password or damaged file") from None
+    except Exception as exc:
+        raise InputError(f"keystore {path}: not a keystore file ({type(exc).__name__})") from None
+    return signer_from_private_key("0x" + raw.hex(), origin=f"keystore {path}")
+
+
+def new_keystore(path: Path, password: str) -> str:
+    """Create a fresh key, write it encrypted to ``path`` (refuses to overwrite);
+    returns the address."""
+    import os
+
+    from eth_account import Account
+
+    path = Path(path)
+    if path.exists():
+        raise InputError(f"{path} already exists; not overwriting a keystore")
+    if len(password) < 8:
+        raise InputError("keystore password must have at least 8 characters")
+    account = Account.create()
+    data = Account.encrypt(account.key, password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return account.address
