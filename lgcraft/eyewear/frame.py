@@ -1,0 +1,326 @@
+"""Frame anatomy in the canonical pose: which faces are front, temples, lenses, nose
+pads; boxing measurements (ISO 8624) and the try-on anchors.
+
+All inputs here are in millimetres, +Y up, +Z front, X across (wearer's left = +X).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lgcraft.eyewear.mesh import Part
+
+GROOVE_ALLOWANCE_MM = 0.5  # typical lens bevel depth hidden in the rim's groove, per side
+
+
+@dataclass
+class Boxing:
+    lens_width_mm: float | None  # A
+    lens_height_mm: float | None  # B
+    bridge_mm: float | None  # DBL
+    total_width_mm: float
+    temple_length_mm: float | None
+    method: str  # "lens meshes" or "rim openings (+0.5 mm groove allowance per side)"
+    marking: str | None = None  # 52□18-140
+
+    def __post_init__(self) -> None:
+        if self.lens_width_mm and self.bridge_mm is not None:
+            temple = f"-{round(self.temple_length_mm)}" if self.temple_length_mm else ""
+            self.marking = f"{round(self.lens_width_mm)}\u25a1{round(self.bridge_mm)}{temple}"
+
+
+@dataclass
+class FrameAnatomy:
+    parts: list[Part]  # re-grouped by role, canonical mm
+    boxing: Boxing
+    anchors: dict[str, list[float]]  # mm, canonical
+    origin_shift: np.ndarray  # subtracted from every vertex (already applied)
+    warnings: list[str] = field(default_factory=list)
+
+
+def face_components(part: Part) -> np.ndarray:
+    """Connected-component label of each face (over welded positions)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from lgcraft.eyewear.repair import _default_tol, _manifold_pairs, weld_positions
+
+    m = len(part.faces)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    ids = weld_positions(part.vertices, _default_tol(part.vertices))
+    topo = ids[part.faces]
+    # link faces through any shared edge (also non-manifold ones) via shared vertices
+    fa, fb, *_ = _manifold_pairs(topo, int(ids.max()) + 1)
+    graph = coo_matrix((np.ones(len(fa)), (fa, fb)), shape=(m, m))
+    return connected_components(graph, directed=False)[1]
+
+
+@dataclass
+class _Piece:
+    part_index: int
+    faces: np.ndarray  # indices into the part's faces
+    lo: np.ndarray
+    hi: np.ndarray
+    centroid: np.ndarray
+    area: float
+    xy_cover: float  # projected XY area / box area (plates ~1, rims low)
+    role: str = "front"
+
+
+def _pieces(parts: list[Part]) -> list[_Piece]:
+    pieces = []
+    for index, part in enumerate(parts):
+        labels = face_components(part)
+        tri = part.vertices[part.faces]
+        cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        areas = 0.5 * np.linalg.norm(cross, axis=1)
+        xy_area = 0.25 * np.abs(cross[:, 2])  # both faces of a plate project: halve
+        order = np.argsort(labels, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
+        for s, e in zip(bounds[:-1], bounds[1:], strict=False):
+            faces = order[s:e]
+            pts = tri[faces].reshape(-1, 3)
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            box = max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)
+            a = float(areas[faces].sum())
+            cent = (tri[faces].mean(axis=1) * areas[faces, None]).sum(axis=0) / max(a, 1e-12)
+            pieces.append(_Piece(index, faces, lo, hi, cent, a, float(xy_area[faces].sum() / box)))
+    return pieces
+
+
+def _classify(pieces: list[_Piece], width: float, halfdepth: float) -> None:
+    for p in pieces:
+        ext = p.hi - p.lo
+        side = 1 if p.centroid[0] > 0 else -1
+        one_side = p.lo[0] * p.hi[0] >= -(0.02 * width) ** 2
+        if ext[2] > 0.35 * width and abs(p.centroid[0]) > 0.2 * width and p.centroid[2] < -halfdepth:
+            p.role = "temple_left" if side > 0 else "temple_right"
+        elif (one_side and 0.2 * width < ext[0] < 0.5 * width and 0.1 * width < ext[1] < 0.45 * width
+              and ext[2] < 0.3 * width and p.xy_cover > 0.6):
+            p.role = "lens_left" if side > 0 else "lens_right"
+        elif ext.max() < 0.15 * width and abs(p.centroid[0]) < 0.15 * width and p.centroid[2] < 0 \
+                and p.centroid[1] < 0.1 * width:
+            p.role = "nose_pads"
+        else:
+            p.role = "front"
+
+
+def assign_roles(parts: list[Part], width: float, halfdepth: float) -> list[Part]:
+    """Regroup faces into role parts (front, temple_left/right, lens_left/right, nose_pads).
+
+    Temples merged into the front are split off behind the front (faces whose centroid is
+    more than 12% of the width behind it, on the outer thirds).
+    """
+    pieces = _pieces(parts)
+    _classify(pieces, width, halfdepth)
+    roles_found = {p.role for p in pieces}
+    extra: list[tuple[int, np.ndarray, str]] = []
+    for side, sign in (("temple_left", 1), ("temple_right", -1)):
+        if side in roles_found:
+            continue
+        for p in pieces:
+            if p.role != "front":
+                continue
+            part = parts[p.part_index]
+            cent = part.vertices[part.faces[p.faces]].mean(axis=1)
+            cut = (cent[:, 2] < -max(0.12 * width, 2 * halfdepth)) & (sign * cent[:, 0] > 0.25 * width)
+            if cut.sum() > 10:
+                extra.append((p.part_index, p.faces[cut], side))
+                p.faces = p.faces[~cut]
+    groups: dict[tuple[str, int], list[np.ndarray]] = {}
+    for p in pieces:
+        if len(p.faces):
+            groups.setdefault((p.role, p.part_index), []).append(p.faces)
+    for index, faces, role in extra:
+        groups.setdefault((role, index), []).append(faces)
+    out: list[Part] = []
+    counts: dict[str, int] = {}
+    order = ["front", "lens_left", "lens_right", "temple_left", "temple_right", "nose_pads"]
+    for (role, index), face_lists in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
+        src = parts[index]
+        sub = np.concatenate(face_lists)
+        counts[role] = counts.get(role, 0) + 1
+        name = role if counts[role] == 1 else f"{role}_{counts[role]}"
+        out.append(_subpart(src, sub, name, role))
+    return out
+
+
+def _subpart(src: Part, face_index: np.ndarray, name: str, role: str) -> Part:
+    faces = src.faces[face_index]
+    used = np.unique(faces)
+    remap = np.full(len(src.vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return Part(name, src.vertices[used], remap[faces], None if src.uv is None else src.uv[used],
+                src.material, role, src.original_name)
+
+
+def _lens_boxes_from_meshes(parts: list[Part]):
+    boxes = {}
+    for side in ("lens_left", "lens_right"):
+        verts = [p.vertices for p in parts if p.role == side]
+        if verts:
+            v = np.vstack(verts)
+            boxes[side] = (v[:, 0].min(), v[:, 0].max(), v[:, 1].min(), v[:, 1].max())
+    return boxes if len(boxes) == 2 else None
+
+
+def _lens_boxes_from_rims(parts: list[Part], width: float):
+    """Lens openings of the front, from a raster of its XY projection (full rims only)."""
+    from scipy import ndimage
+
+    fronts = [p for p in parts if p.role == "front"]
+    if not fronts:
+        return None
+    tri = np.vstack([p.vertices[p.faces] for p in fronts])
+    cell = max(width / 600.0, 0.05)
+    # sample each triangle densely enough for the cell size
+    edge = np.maximum(np.linalg.norm(tri[:, 1] - tri[:, 0], axis=1),
+                      np.linalg.norm(tri[:, 2] - tri[:, 0], axis=1))
+    steps = np.clip(np.ceil(edge / cell).astype(int), 1, 40)
+    pts = []
+    for k in np.unique(steps):
+        sel = tri[steps == k]
+        g = np.linspace(0, 1, k + 1)
+        u, w = np.meshgrid(g, g)
+        keep = (u + w) <= 1
+        u, w = u[keep], w[keep]
+        pts.append((sel[:, None, 0] * (1 - u - w)[None, :, None] + sel[:, None, 1] * u[None, :, None]
+                    + sel[:, None, 2] * w[None, :, None]).reshape(-1, 3))
+    p = np.vstack(pts)
+    lo = p[:, :2].min(axis=0) - 3 * cell
+    ij = np.floor((p[:, :2] - lo) / cell).astype(int)
+    shape = ij.max(axis=0) + 4
+    grid = np.zeros(shape, dtype=bool)
+    grid[ij[:, 0], ij[:, 1]] = True
+    grid = ndimage.binary_closing(grid, iterations=2)
+    labels, n = ndimage.label(~grid)
+    border = set(np.unique(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]]).tolist())
+    holes = []
+    for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if index in border or sl is None:
+            continue
+        size = int((labels[sl] == index).sum())
+        holes.append((size, sl))
+    holes.sort(key=lambda h: -h[0])
+    boxes = {}
+    for _, sl in holes[:4]:
+        # a pixel the rim only touches counts as rim: widen by one cell per side
+        pad = GROOVE_ALLOWANCE_MM + cell
+        x0 = lo[0] + sl[0].start * cell - pad
+        x1 = lo[0] + sl[0].stop * cell + pad
+        y0 = lo[1] + sl[1].start * cell - pad
+        y1 = lo[1] + sl[1].stop * cell + pad
+        if (x1 - x0) < 0.15 * width:
+            continue
+        side = "lens_left" if (x0 + x1) > 0 else "lens_right"
+        boxes.setdefault(side, (x0, x1, y0, y1))
+    return boxes if len(boxes) == 2 else None
+
+
+def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: float = 4.0):
+    """Centreline polyline of a temple from its hinge end (largest Z) to its tip."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    v = part_vertices
+    zmax = v[:, 2].max()
+    start_mask = v[:, 2] > zmax - 1.0
+    e = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    length = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
+    n = len(v)
+    graph = coo_matrix((length + 1e-9, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    sources = np.flatnonzero(start_mask)
+    dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
+    finite = np.isfinite(dist)
+    dist, vv = dist[finite], v[finite]
+    dmax = dist.max()
+    bins = np.floor(dist / bin_mm).astype(int)
+    cents = np.stack([np.bincount(bins, vv[:, k]) for k in range(3)], -1)
+    counts = np.bincount(bins)
+    ok = counts > 0
+    cents = cents[ok] / counts[ok, None]
+    if len(cents) > 4:  # damp the zigzag of unevenly filled bins
+        kernel = np.array([0.25, 0.5, 0.25])
+        inner = np.stack([np.convolve(cents[:, k], kernel, mode="valid") for k in range(3)], -1)
+        cents = np.vstack([cents[:1], inner, cents[-1:]])
+    start = v[start_mask].mean(axis=0)
+    tip = vv[dist > dmax - 1.0].mean(axis=0)
+    return np.vstack([start, cents[1:-1] if len(cents) > 2 else cents, tip])
+
+
+def _polyline_length(line: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(line, axis=0), axis=1).sum())
+
+
+def _ear_rest(line: np.ndarray) -> np.ndarray:
+    chord = line[-1] - line[0]
+    chord_len = np.linalg.norm(chord) or 1.0
+    rel = line - line[0]
+    dev = np.linalg.norm(np.cross(rel, chord / chord_len), axis=1)
+    if dev.max() > 0.03 * _polyline_length(line):
+        return line[int(dev.argmax())]
+    seg = np.r_[0, np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))]
+    return line[int(np.searchsorted(seg, 0.7 * seg[-1]))]
+
+
+def measure_frame(parts: list[Part], width_hint: float, halfdepth: float) -> FrameAnatomy:
+    """Roles, boxing measurements and anchors; moves the origin to the bridge centre at
+    lens-centre height. ``parts`` are canonical, in mm."""
+    warnings: list[str] = []
+    parts = assign_roles(parts, width_hint, halfdepth)
+    boxes = _lens_boxes_from_meshes(parts)
+    method = "lens meshes"
+    if boxes is None:
+        boxes = _lens_boxes_from_rims(parts, width_hint)
+        method = f"rim openings (+{GROOVE_ALLOWANCE_MM} mm groove allowance per side)"
+    front_v = np.vstack([p.vertices for p in parts if not p.role.startswith("temple")] or
+                        [np.vstack([p.vertices for p in parts])])
+    if boxes:
+        left, right = boxes["lens_left"], boxes["lens_right"]
+        a = 0.5 * ((left[1] - left[0]) + (right[1] - right[0]))
+        b = 0.5 * ((left[3] - left[2]) + (right[3] - right[2]))
+        dbl = left[0] - right[1]
+        ox = 0.5 * (left[0] + right[1])
+        oy = 0.25 * (left[2] + left[3] + right[2] + right[3])
+    else:
+        warnings.append("no lens meshes or closed rims found: lens width, height and bridge not measured")
+        a = b = dbl = None
+        ox = 0.5 * (front_v[:, 0].min() + front_v[:, 0].max())
+        oy = 0.5 * (front_v[:, 1].min() + front_v[:, 1].max())
+    # the bridge: front material between the lenses
+    gap = max(abs(dbl) if dbl else 0.1 * width_hint, 2.0)
+    central = front_v[np.abs(front_v[:, 0] - ox) < 0.3 * gap]
+    oz = float(np.median(central[:, 2])) if len(central) else float(np.median(front_v[:, 2]))
+    shift = np.array([ox, oy, oz])
+    for p in parts:
+        p.vertices = p.vertices - shift
+    front_v = front_v - shift
+    central = central - shift if len(central) else central
+    total_width = float(np.ptp(front_v[:, 0]))
+    anchors: dict[str, list[float]] = {}
+    if len(central):
+        above = central[central[:, 1] > -0.25 * (b or 40)]
+        pick = above if len(above) else central
+        anchors["bridge"] = [0.0, float(pick[:, 1].min()), float(np.median(pick[:, 2]))]
+    else:
+        anchors["bridge"] = [0.0, 0.0, 0.0]
+    temple_lengths = []
+    for side in ("left", "right"):
+        temples = [p for p in parts if p.role == f"temple_{side}"]
+        if not temples:
+            warnings.append(f"no {side} temple found")
+            continue
+        verts = np.vstack([p.vertices for p in temples])
+        offsets = np.cumsum([0] + [len(p.vertices) for p in temples])
+        faces = np.vstack([p.faces + o for p, o in zip(temples, offsets[:-1], strict=False)])
+        line = temple_centreline(verts, faces)
+        temple_lengths.append(_polyline_length(line))
+        anchors[f"hinge_{side}"] = line[0].tolist()
+        anchors[f"ear_rest_{side}"] = _ear_rest(line).tolist()
+    temple = float(np.mean(temple_lengths)) if temple_lengths else None
+    boxing = Boxing(a and float(a), b and float(b), None if dbl is None else float(dbl),
+                    total_width, temple, method if boxes else "none")
+    return FrameAnatomy(parts, boxing, anchors, shift, warnings)
