@@ -2,9 +2,335 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
+from lgcraft.context import app_context
+from lgcraft.errors import InputError, VerificationError
+
 app = typer.Typer(
-    help="Smart-toy behavior scripts: validate, safety checks, simulate, compile.",
+    help=(
+        "Smart-toy behavior scripts: validate, safety checks, simulate, compile.\n\n"
+        "Example: lgcraft toys check examples/toys/mimi.toy.yaml"
+    ),
     no_args_is_help=True,
 )
+
+SCRIPT = typer.Argument(..., metavar="SCRIPT", help="Behavior script (.toy.yaml).")
+PROFILE = typer.Option(None, "--profile", "-p", metavar="PROFILE",
+                       help="Hardware profile (.profile.yaml); default: the script's 'profile:'.")
+
+
+def _require() -> None:
+    from lgcraft.extras import require
+
+    require("toys")
+
+
+@app.command()
+def validate(ctx: typer.Context, script: Path = SCRIPT, profile: Path | None = PROFILE) -> None:
+    """Check a script against the schema and its toy: unknown events, actuators, assets,
+    type errors in guards. Every problem is listed as file:line:column.
+
+    Example: lgcraft toys validate examples/toys/mimi.toy.yaml --profile examples/toys/mimi.profile.yaml
+    """
+    _require()
+    from lgcraft.toys.workflow import validate_files
+
+    app_ = app_context(ctx)
+    result = validate_files(script, profile)
+    data = {"script": result.script, "profile": result.profile, "valid": result.valid,
+            "problems": [{"file": d.file, "line": d.line, "column": d.column, "message": d.message,
+                          "value": d.value if isinstance(d.value, str | int | float | bool) or d.value is None else str(d.value),
+                          "text": str(d)} for d in result.diagnostics]}
+
+    def render():
+        if result.valid:
+            return app_.out.panel(f"{result.script} is valid for {result.profile}", title="valid")
+        return app_.out.table(f"{len(result.diagnostics)} problem(s)", ["where", "problem", "value"],
+                              [(f"{d.file}:{d.line}:{d.column}", d.message, "" if d.value is None else repr(d.value))
+                               for d in result.diagnostics])
+
+    app_.out.emit(data, render)
+    if not result.valid:
+        raise VerificationError(f"{len(result.diagnostics)} problem(s) in {script}; first: {result.diagnostics[0]}")
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    script: Path = SCRIPT,
+    profile: Path | None = PROFILE,
+    max_states: int = typer.Option(500_000, "--max-states", min=1, help="Stop beyond this many configurations."),
+) -> None:
+    """Explore every reachable configuration (states x variables x timers) and check the
+    safety and privacy rules; each problem comes with the shortest event sequence that
+    reaches it. Exit 1 if any rule fails.
+
+    Example: lgcraft toys check examples/toys/mimi.toy.yaml --profile examples/toys/mimi.profile.yaml
+    """
+    _require()
+    from lgcraft.toys.check import check_program
+    from lgcraft.toys.workflow import load_program
+
+    app_ = app_context(ctx)
+    program = load_program(script, profile, need_profile=True)
+    with app_.out.progress("Exploring configurations", total=None) as advance:
+        report = check_program(program, max_configurations=max_states,
+                               progress=lambda n: advance(5000, description=f"Exploring ({n} configurations)"))
+    data = {
+        "script": report.script, "profile": report.profile, "category": report.category,
+        "passed": report.passed, "configurations": report.configurations, "moves": report.moves,
+        "time_step_ms": report.time_step_ms, "seconds": round(report.seconds, 3),
+        "failed_rules": report.failed_rules,
+        "rules": [{"rule": r.rule, "description": r.description, "passed": r.passed,
+                   "skipped": r.skipped,
+                   "findings": [{"message": f.message, "state": f.state, "path": f.path,
+                                 "location": f.location} for f in r.findings]}
+                  for r in report.rules],
+    }
+
+    def render():
+        from rich.console import Group
+
+        rows = []
+        for r in report.rules:
+            status = "skip" if r.skipped and r.passed else ("pass" if r.passed else "FAIL")
+            rows.append((status, r.rule, r.skipped or r.description))
+        parts = [app_.out.table(
+            f"{report.script} on {report.profile} ({report.category}): {report.configurations} "
+            f"configurations, {report.moves} moves, {report.seconds:.2f} s, timer grid {report.time_step_ms} ms",
+            ["", "rule", "what it checks"], rows)]
+        problems = [(r.rule, f.message, " -> ".join(f.path) or "(none)", f.location or "")
+                    for r in report.rules for f in r.findings]
+        if problems:
+            parts.append(app_.out.table("Problems, each with the shortest event sequence",
+                                        ["rule", "problem", "shortest sequence", "where"], problems))
+        return Group(*parts)
+
+    app_.out.emit(data, render)
+    if not report.passed:
+        raise VerificationError(f"{len(report.failed_rules)} rule(s) failed: {', '.join(report.failed_rules)}")
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    script: Path = SCRIPT,
+    events: Path | None = typer.Option(None, "--events", "-e", metavar="TRACE.jsonl",
+                                       help='Trace, one JSON per line: {"t": 1200, "event": "pat_head"}. '
+                                            "Without it: interactive (type events, 'wait 30s', 'quit')."),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1,
+                                    help="Seed of random choices (default: the script's 'seed', else 1)."),
+    profile: Path | None = PROFILE,
+) -> None:
+    """Run the script on a simulated clock and print the deterministic action log
+    (a table, or JSON with --json). Same script, trace and seed: same log, here and on
+    the toy's C runtime.
+
+    Example: lgcraft toys simulate examples/toys/mimi.toy.yaml --events examples/toys/mimi.trace.jsonl --seed 7
+    """
+    _require()
+    from lgcraft.toys.simulate import InteractiveSession, load_trace
+    from lgcraft.toys.simulate import simulate as run_simulation
+    from lgcraft.toys.workflow import load_program
+
+    app_ = app_context(ctx)
+    program = load_program(script, profile)
+    seed = seed if seed is not None else (program.script.seed if program.script.seed is not None else 1)
+    if events is None:
+        _interactive(app_, InteractiveSession(program, seed))
+        return
+    trace = load_trace(events, program)
+    result = run_simulation(program, trace, seed)
+    if app_.json_mode:
+        # JSON lines: one object per action, then a summary line
+        out = app_.out.console.file
+        import json
+
+        for line in result.log:
+            out.write(json.dumps({"t": line.t, "op": line.op, "args": line.args, "text": line.text}) + "\n")
+        out.write(json.dumps({"summary": {"script": result.script, "seed": result.seed,
+                                          "events": result.events, "actions": len(result.log),
+                                          "final_state": result.final_state,
+                                          "active_states": result.active_states,
+                                          "variables": result.variables, "end_ms": result.end_ms}}) + "\n")
+        return
+    table = app_.out.table(
+        f"{result.script}: {result.events} events, seed {result.seed}, ends in "
+        f"{' > '.join(result.active_states)} at {result.end_ms} ms",
+        ["t (ms)", "action"], [(line.t, line.text) for line in result.log],
+        caption="variables: " + ", ".join(f"{k}={v}" for k, v in result.variables.items()))
+    app_.out.emit({}, table)
+
+
+def _interactive(app_, session) -> None:
+    out = app_.out
+    for line in session.new_lines():
+        out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
+    interactive = sys.stdin.isatty()
+    events = ", ".join(session.program.event_names)
+    out.info(f"Events: {events}. Type an event, 'wait 30s', 'state' or 'quit'.")
+    while True:
+        if interactive:
+            out.err.print(f"[{session.state()}] > ", end="", markup=False)
+        raw = sys.stdin.readline()
+        if not raw:
+            break
+        command = raw.strip()
+        if command in ("quit", "exit"):
+            break
+        if command == "state":
+            out.console.print(f"{session.state()} {dict(zip(session.program.var_names, session.engine.v, strict=True))}",
+                              markup=False)
+            continue
+        try:
+            for line in session.send(command):
+                out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
+        except InputError as exc:
+            out.error(exc.message, exc.hint)
+
+
+@app.command()
+def coverage(
+    ctx: typer.Context,
+    script: Path = SCRIPT,
+    random_runs: int = typer.Option(100, "--random", min=1, help="Number of random traces."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Seed of the random traces."),
+    length: int = typer.Option(40, "--length", min=1, help="Events per random trace."),
+    profile: Path | None = PROFILE,
+) -> None:
+    """State and transition coverage of random event traces; lists what was never hit.
+
+    Example: lgcraft toys coverage examples/toys/mimi.toy.yaml --random 200 --seed 3
+    """
+    _require()
+    from lgcraft.toys.simulate import coverage as run_coverage
+    from lgcraft.toys.workflow import load_program
+
+    app_ = app_context(ctx)
+    program = load_program(script, profile)
+    with app_.out.progress("Random traces", total=random_runs) as advance:
+        result = run_coverage(program, random_runs, seed, length, progress=advance)
+    data = {"script": result.script, "runs": result.runs, "events_per_run": result.events_per_run,
+            "seed": result.seed, "states_covered": result.states_covered, "states_total": result.states_total,
+            "state_percent": round(result.state_percent, 1),
+            "transitions_covered": result.transitions_covered,
+            "transitions_total": result.transitions_total,
+            "transition_percent": round(result.transition_percent, 1),
+            "uncovered_states": result.uncovered_states,
+            "uncovered_transitions": result.uncovered_transitions}
+
+    def render():
+        rows = [("states", f"{result.states_covered}/{result.states_total}", f"{result.state_percent:.1f}%",
+                 ", ".join(result.uncovered_states)),
+                ("transitions", f"{result.transitions_covered}/{result.transitions_total}",
+                 f"{result.transition_percent:.1f}%", "; ".join(result.uncovered_transitions))]
+        return app_.out.table(f"{result.script}: {result.runs} random traces x {result.events_per_run} events, seed {result.seed}",
+                              ["", "covered", "%", "never hit"], rows)
+
+    app_.out.emit(data, render)
+
+
+@app.command("compile")
+def compile_command(
+    ctx: typer.Context,
+    script: Path = SCRIPT,
+    profile: Path | None = PROFILE,
+    target: str = typer.Option("bin", "--target", "-t", help="bin (binary image) or c (C source + header)."),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Output file (.bin) or folder/stem for .c/.h; default next to the script."),
+) -> None:
+    """Compile for the toy's C runtime: a versioned binary with header and CRC-32, or a
+    C source/header pair; prints flash and RAM used / budget and refuses over 100%.
+
+    Example: lgcraft toys compile examples/toys/mimi.toy.yaml --target bin -o mimi.bin
+    """
+    _require()
+    from lgcraft.toys.workflow import compile_files, load_program, over_budget_error
+
+    app_ = app_context(ctx)
+    if target not in ("bin", "c"):
+        raise InputError(f"unknown target (value: {target!r})", hint="use --target bin or --target c")
+    program = load_program(script, profile, need_profile=True)
+    stem = script.name.split(".")[0]
+    if output is None:
+        output = script.parent / (f"{stem}.bin" if target == "bin" else stem)
+    result = compile_files(program, target, output)
+    data = {k: v for k, v in vars(result).items()}
+
+    def render():
+        def cell(used, budget, percent):
+            return f"{used} / {budget} B ({percent}%)" if budget else f"{used} B"
+        rows = [("flash (program image)", cell(result.flash_bytes, result.flash_budget_bytes, result.flash_percent)),
+                ("RAM (runtime state + expression stack)",
+                 cell(result.ram_bytes, result.ram_budget_bytes, result.ram_percent)
+                 + f"  = {result.ram_state_bytes} + {result.ram_stack_bytes}"),
+                ("CRC-32", result.crc32), ("written", ", ".join(result.outputs) or "nothing")]
+        table = app_.out.table(f"{result.script} -> {target}", ["", "used / budget"], rows)
+        table.show_header = False
+        return table
+
+    app_.out.emit(data, render)
+    if not result.fits:
+        raise over_budget_error(result)
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    script: Path = SCRIPT,
+    fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Draw the state machine as Mermaid (stateDiagram-v2) or Graphviz dot.
+
+    Example: lgcraft toys graph examples/toys/mimi.toy.yaml --format dot -o mimi.dot
+    """
+    _require()
+    from lgcraft.toys.graph import to_dot, to_mermaid
+    from lgcraft.toys.model import load_script
+    from lgcraft.toys.workflow import write_atomic
+
+    app_ = app_context(ctx)
+    if fmt not in ("mermaid", "dot"):
+        raise InputError(f"unknown graph format (value: {fmt!r})", hint="use --format mermaid or --format dot")
+    parsed = load_script(script)
+    text = to_mermaid(parsed) if fmt == "mermaid" else to_dot(parsed)
+    if output is not None:
+        write_atomic(output, text.encode())
+        app_.out.emit({"script": parsed.name, "format": fmt, "output": str(output)})
+        return
+    if app_.json_mode:
+        app_.out.emit({"script": parsed.name, "format": fmt, "text": text})
+    else:
+        app_.out.console.file.write(text)
+
+
+@app.command()
+def schema(
+    ctx: typer.Context,
+    kind: str = typer.Argument("script", help="script or profile."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Print the published JSON Schema of scripts or profiles (for editor completion,
+    e.g. a yaml-language-server modeline).
+
+    Example: lgcraft toys schema script -o toy-script.schema.json
+    """
+    import json
+
+    from lgcraft.toys.model import schema as load_schema
+    from lgcraft.toys.workflow import write_atomic
+
+    app_ = app_context(ctx)
+    if kind not in ("script", "profile"):
+        raise InputError(f"unknown schema (value: {kind!r})", hint="use 'script' or 'profile'")
+    text = json.dumps(load_schema(kind), indent=2) + "\n"
+    if output is not None:
+        write_atomic(output, text.encode())
+        app_.out.emit({"schema": kind, "output": str(output)})
+    else:
+        app_.out.console.file.write(text)

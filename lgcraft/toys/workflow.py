@@ -1,0 +1,141 @@
+"""File-level operations the CLI calls: load a script with its profile, validate,
+compile and write outputs atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lgcraft.errors import InputError, VerificationError
+from lgcraft.toys.model import Profile, Script, load_profile, load_script
+from lgcraft.toys.program import Program, build_program, check_program
+from lgcraft.toys.source import Diagnostic, ToyScriptError
+
+
+def resolve_profile_path(script: Script, script_path: Path, explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if script.profile_ref:
+        return (script_path.parent / script.profile_ref).resolve()
+    return None
+
+
+def load_program(script_path: str | Path, profile_path: str | Path | None = None,
+                 *, need_profile: bool = False) -> Program:
+    """Load, schema-check and compile a script (and its profile: ``--profile`` or the
+    script's ``profile:`` key). Raises `ToyScriptError` (exit 2) on the first problems."""
+    script_path = Path(script_path)
+    script = load_script(script_path)
+    found = resolve_profile_path(script, script_path, Path(profile_path) if profile_path else None)
+    if found is None and need_profile:
+        raise InputError(f"no hardware profile for {script_path}",
+                         hint="pass --profile PROFILE or add 'profile: FILE' to the script")
+    profile = load_profile(found) if found is not None else None
+    return build_program(script, profile)
+
+
+@dataclass
+class ValidationResult:
+    script: str
+    profile: str | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def valid(self) -> bool:
+        return not self.diagnostics
+
+
+def validate_files(script_path: str | Path, profile_path: str | Path | None) -> ValidationResult:
+    """Every problem of a script against its profile; never raises for script problems."""
+    script_path = Path(script_path)
+    try:
+        script = load_script(script_path)
+    except ToyScriptError as exc:
+        return ValidationResult(str(script_path), str(profile_path) if profile_path else None, exc.diagnostics)
+    found = resolve_profile_path(script, script_path, Path(profile_path) if profile_path else None)
+    profile: Profile | None = None
+    if found is not None:
+        try:
+            profile = load_profile(found)
+        except ToyScriptError as exc:
+            return ValidationResult(str(script_path), str(found), exc.diagnostics)
+    else:
+        raise InputError(f"no hardware profile for {script_path}",
+                         hint="pass --profile PROFILE or add 'profile: FILE' to the script")
+    return ValidationResult(str(script_path), str(found), check_program(script, profile))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class CompileResult:
+    script: str
+    target: str
+    outputs: list[str]
+    flash_bytes: int
+    flash_budget_bytes: int | None
+    flash_percent: float | None
+    ram_bytes: int
+    ram_state_bytes: int
+    ram_stack_bytes: int
+    ram_budget_bytes: int | None
+    ram_percent: float | None
+    fits: bool
+    crc32: str
+
+
+def compile_files(program: Program, target: str, output: Path) -> CompileResult:
+    """Compile and write ``output`` (a .bin file, or a directory/stem for .c + .h).
+    Over budget: nothing is written and `VerificationError` is raised."""
+    from lgcraft.toys.compiler import c_sources, encode, read_header, size_report
+
+    image = encode(program)
+    report = size_report(program, image)
+    result = CompileResult(
+        script=program.script.name, target=target, outputs=[], flash_bytes=report.flash_bytes,
+        flash_budget_bytes=report.flash_budget_bytes,
+        flash_percent=None if report.flash_percent is None else round(report.flash_percent, 1),
+        ram_bytes=report.ram_bytes, ram_state_bytes=report.ram_state_bytes,
+        ram_stack_bytes=report.ram_stack_bytes, ram_budget_bytes=report.ram_budget_bytes,
+        ram_percent=None if report.ram_percent is None else round(report.ram_percent, 1),
+        fits=report.fits, crc32=f"0x{read_header(image).crc32:08x}",
+    )
+    if not report.fits:
+        return result
+    if target == "bin":
+        write_atomic(output, image)
+        result.outputs = [str(output)]
+    elif target == "c":
+        stem = output.stem if output.suffix in (".c", ".h") else output.name
+        folder = output.parent if output.suffix in (".c", ".h") else output
+        ident = "".join(ch if ch.isalnum() else "_" for ch in stem)
+        header, source = c_sources(program, image, ident)
+        write_atomic(folder / f"{ident}.h", header.encode())
+        write_atomic(folder / f"{ident}.c", source.encode())
+        result.outputs = [str(folder / f"{ident}.h"), str(folder / f"{ident}.c")]
+    else:
+        raise InputError(f"unknown target (value: {target!r})", hint="use --target bin or --target c")
+    return result
+
+
+def over_budget_error(result: CompileResult) -> VerificationError:
+    parts = []
+    if result.flash_budget_bytes is not None and result.flash_bytes > result.flash_budget_bytes:
+        parts.append(f"flash {result.flash_bytes}/{result.flash_budget_bytes} B ({result.flash_percent}%)")
+    if result.ram_budget_bytes is not None and result.ram_bytes > result.ram_budget_bytes:
+        parts.append(f"RAM {result.ram_bytes}/{result.ram_budget_bytes} B ({result.ram_percent}%)")
+    return VerificationError("over the board's budget: " + ", ".join(parts) + "; nothing written",
+                             hint="simplify the script or raise the budget in the profile's board section")
