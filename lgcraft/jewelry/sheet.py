@@ -78,7 +78,9 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
                 if "lgcraft-sheet" in chunks:
                     continue
                 tile = image.convert("RGB")
-                tile.thumbnail((thumb, thumb), Image.Resampling.LANCZOS)
+                scale = thumb / max(tile.size)
+                tile = tile.resize((max(1, round(tile.width * scale)), max(1, round(tile.height * scale))),
+                                   Image.Resampling.LANCZOS)
                 tiles.append((tile, caption_of(path, chunks)))
         except (UnidentifiedImageError, OSError):
             skipped.append(path.name)

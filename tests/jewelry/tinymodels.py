@@ -109,3 +109,24 @@ def build_tiny_taesd(folder: Path, seed: int = 2) -> Path:
 
 def model_index(folder: Path) -> dict:
     return json.loads((Path(folder) / "model_index.json").read_text())
+
+
+def build_tiny_lora(pipeline_folder: Path, out_folder: Path, rank: int = 2, seed: int = 3,
+                    license: str | None = None) -> Path:
+    """A LoRA .safetensors for the tiny pipeline's UNet (random, non-zero weights)."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    pipe = StableDiffusionPipeline.from_pretrained(pipeline_folder, local_files_only=True)
+    pipe.unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                     target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    state = convert_state_dict_to_diffusers(get_peft_model_state_dict(pipe.unet))
+    out_folder = Path(out_folder)
+    StableDiffusionPipeline.save_lora_weights(out_folder, unet_lora_layers=state, safe_serialization=True)
+    if license:
+        (out_folder / "README.md").write_text(f"---\nlicense: {license}\n---\n")
+    return out_folder / "pytorch_lora_weights.safetensors"
