@@ -151,7 +151,9 @@ def load_bundle(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        kind = "truncated" if not text.rstrip().endswith("}") else "not valid JSON"
+        at_end = text.lstrip().startswith("{") and (
+            getattr(exc, "pos", 0) >= len(text.rstrip()) or "Unterminated string" in str(exc))
+        kind = "truncated (the JSON ends early)" if at_end else "not valid JSON"
         raise BundleError(f"bundle {path}: {kind} ({exc})") from None
     check_bundle_shape(data, str(path))
     return data

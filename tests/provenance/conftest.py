@@ -16,7 +16,7 @@ EXAMPLES = REPO / "examples" / "provenance"
 KEY_A = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDR_A = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 KEY_B = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-ADDR_B = "0x70997970C51812dc3A010C4aef0b7fC4F0fB5aD8"
+ADDR_B = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
 def clean_env(**extra: str) -> dict[str, str]:

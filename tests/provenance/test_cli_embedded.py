@@ -1,0 +1,297 @@
+"""End to end through the CLI on the embedded dev chain: separate processes for
+record, anchor, export and verify (state persists), and every way a bundle can fail."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from lgcraft.cli import main
+
+
+def run_main(args, capsys, monkeypatch, cwd: Path, env: dict | None = None):
+    for var in list(__import__("os").environ):
+        if var.startswith("LGCRAFT_"):
+            monkeypatch.delenv(var)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("COLUMNS", "200")
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_flow_in_separate_processes(anchored_store, k):
+    lg = k.Lg(anchored_store)
+    status = lg.json("provenance", "status")
+    assert status["records"] == 9 and status["pending"] == 0 and status["items"] == 2
+    assert status["network"]["kind"] == "embedded"
+    assert status["network"]["chain_id"] == 131277322940537
+    assert status["last_batch"]["status"] == "anchored" and status["last_batch"]["leaf_count"] == 9
+    history = lg.json("provenance", "history", "LG-RING-2025-0001")
+    steps = [r["biz_step"] for r in history["records"]]
+    assert steps == ["casting", "setting", "grading", "hallmarking", "selling"]
+    assert {r["status"] for r in history["records"]} == {"anchored"}
+    # verify in a later process reads the root from the persisted embedded chain
+    report = lg.json("provenance", "verify", "ring.json", "--issuer", k.ADDR_A)
+    assert report["valid"] is True and report["chain_checked"] is True
+    assert report["issuers"] == [k.ADDR_A]
+    assert {c["name"]: c["ok"] for c in report["checks"]} == {
+        "record hash": True, "signature": True, "hash chain": True, "merkle proof": True,
+        "on chain": True, "trusted issuer": True}
+
+
+def test_bundle_shape(anchored_store):
+    bundle = json.loads((anchored_store / "ring.json").read_text())
+    assert bundle["format"] == "lgcraft-provenance-bundle" and bundle["version"] == 1
+    assert bundle["merkle"] == "lgcraft-merkle/1"
+    assert len(bundle["records"]) == 5 and len(bundle["anchors"]) == 1
+    anchor = bundle["anchors"][0]
+    assert anchor["leaf_count"] == 9 and anchor["tx_hash"].startswith("0x") and anchor["block_number"] >= 1
+    # the ring's bundle holds no earring record, only hashes of their salted leaves
+    text = json.dumps(bundle)
+    assert "LG-EAR" not in text and "recycled" not in text
+
+
+def _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, *extra):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle) if not isinstance(bundle, str) else bundle)
+    return run_main(["provenance", "verify", str(path), "--store", str(anchored_store / ".lgcraft"), *extra],
+                    capsys, monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def bundle(anchored_store):
+    return json.loads((anchored_store / "ring.json").read_text())
+
+
+def test_verify_valid_in_process(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 0, err
+    assert "VALID" in out and "no --issuer given" in out
+
+
+def test_edited_field_is_named(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    bundle["records"][1]["body"]["weight_mg"] += 100
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1
+    assert "NOT valid" in err and "record hash: record 2 (setting, 2025-03-05T15:40:00+08:00)" in err
+    assert "a field of this record was changed" in err
+
+
+def test_edited_field_with_recomputed_hash_fails_signature(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    from lgcraft.provenance.canonical import record_hash
+
+    rec = bundle["records"][2]
+    rec["body"]["stones"][0]["colour"] = "D"
+    rec["record_hash"] = record_hash(rec["body"])
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and "signature: record 3 (grading" in err and "but actor.address is" in err
+
+
+def test_swapped_proof(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    a, b = bundle["records"][0]["proof"], bundle["records"][1]["proof"]
+    a["siblings"], b["siblings"] = b["siblings"], a["siblings"]
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and "merkle proof: record 1 (casting" in err
+
+
+def test_moved_leaf_index(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    bundle["records"][0]["proof"]["leaf_index"] ^= 1
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and "merkle proof" in err
+
+
+def test_removed_record_breaks_hash_chain(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    del bundle["records"][2]
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and "hash chain: record 3 (hallmarking" in err and "expected 0x" in err
+
+
+def test_untrusted_issuer(tmp_path, anchored_store, bundle, capsys, monkeypatch, k):
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--issuer", k.ADDR_B)
+    assert code == 1 and f"was anchored by {k.ADDR_A}, which is not a trusted issuer" in err
+
+
+def test_forged_anchor_issuer(tmp_path, anchored_store, bundle, capsys, monkeypatch, k):
+    bundle["anchors"][0]["issuer"] = k.ADDR_B
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--issuer", k.ADDR_B)
+    assert code == 1 and f"was anchored by {k.ADDR_A}, bundle says {k.ADDR_B}" in err
+
+
+def test_root_not_on_chain(tmp_path, anchored_store, capsys, monkeypatch, k):
+    """A self-consistent bundle whose root was never anchored (a forger's own tree)."""
+    from lgcraft.provenance import merkle
+
+    bundle = json.loads((anchored_store / "ring.json").read_text())
+    rec = bundle["records"][0]
+    leaf = merkle.leaf_hash(bytes.fromhex(rec["salt"][2:]), bytes.fromhex(rec["record_hash"][2:]),
+                            bytes.fromhex(rec["signature"][2:]))
+    bundle["records"] = [rec]
+    root = "0x" + leaf.hex()
+    rec["proof"] = {"root": root, "leaf_index": 0, "leaf_count": 1, "siblings": []}
+    bundle["anchors"][0].update(root=root, leaf_count=1)
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and f"on chain: root {root}" in err and "is not anchored" in err
+
+
+def test_unknown_chain_needs_rpc(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    bundle["anchors"][0]["chain_id"] = 5
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    assert code == 1 and "no RPC URL to read chain id 5" in err
+
+
+def test_offline_verify_skips_chain(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    code, out, _ = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--offline")
+    assert code == 0 and "offline" in out
+
+
+@pytest.mark.parametrize("mangle, message", [
+    (lambda text: text[: len(text) // 2], "truncated"),
+    (lambda text: "not json at all", "not valid JSON"),
+    (lambda text: json.dumps({**json.loads(text), "version": 2}), "unsupported bundle version 2"),
+    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "anchors"}),
+     "malformed bundle at top level: 'anchors' is a required property"),
+    (lambda text: text.replace('"salt": "0x', '"salt": "0xzz', 1), "malformed bundle at records[0].salt"),
+    (lambda text: json.dumps([1, 2]), "malformed bundle"),
+])
+def test_malformed_bundles_exit_2(tmp_path, anchored_store, capsys, monkeypatch, mangle, message):
+    text = (anchored_store / "ring.json").read_text()
+    code, _, err = _verify(tmp_path, anchored_store, mangle(text), capsys, monkeypatch)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_bundle_exit_2(tmp_path, capsys, monkeypatch):
+    code, _, err = run_main(["provenance", "verify", "nope.json"], capsys, monkeypatch, tmp_path)
+    assert code == 2 and "bundle nope.json not found" in err
+
+
+def test_epcis_document(anchored_store, k):
+    doc = k.Lg(anchored_store).json("provenance", "epcis", "LG-RING-2025-0001")
+    assert doc["type"] == "EPCISDocument" and doc["schemaVersion"] == "2.0"
+    assert doc["@context"][0] == "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+    events = doc["epcisBody"]["eventList"]
+    assert [e["type"] for e in events] == ["TransformationEvent", "TransformationEvent", "ObjectEvent",
+                                           "ObjectEvent", "TransactionEvent"]
+    assert events[2]["bizStep"] == "inspecting"
+    assert events[2]["certificationInfo"] == ["urn:lgcraft:report:GIA:2141438167"]
+    assert events[4]["bizStep"] == "retail_selling" and events[4]["disposition"] == "retail_sold"
+    assert all(e["eventTimeZoneOffset"] == "+08:00" for e in events)
+    assert events[0]["outputEPCList"] == ["urn:lgcraft:item:LG-RING-2025-0001"]
+    assert events[0]["lgc:anchor"]["root"].startswith("0x")
+
+
+def test_export_qr_and_pending_warning(tmp_path, k):
+    lg = k.Lg(tmp_path)
+    lg("provenance", "init")
+    lg("provenance", "record", "--item", "P-1", "--step", "casting", "--actor", "Caster",
+       "--metal", "gold:750", "--weight-mg", "3000", "--time", "2025-01-01T10:00:00+08:00")
+    lg("provenance", "anchor")
+    lg("provenance", "record", "--item", "P-1", "--step", "selling", "--actor", "Shop", "--to", "Customer",
+       "--time", "2025-01-05T10:00:00+08:00")
+    proc = lg("--json", "provenance", "export", "P-1", "-o", "p.json", "--qr", "p.png")
+    data = json.loads(proc.stdout)
+    assert data["records"] == 1 and data["not_anchored"] == 1
+    assert "1 record(s) of P-1 are not anchored yet" in proc.stderr
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data["qr_payload"].startswith("lgcraft-prov:1;item=P-1;")
+    # the second anchor makes a second batch; the new bundle has two roots and verifies
+    lg("provenance", "anchor")
+    lg("provenance", "export", "P-1", "-o", "p2.json")
+    report = lg.json("provenance", "verify", "p2.json")
+    assert report["valid"] and report["roots"] == 2 and report["records"] == 2
+
+
+def test_record_errors_and_duplicates(tmp_path, capsys, monkeypatch, k):
+    env = {"LGCRAFT_PRIVATE_KEY": k.KEY_A}
+    code, _, err = run_main(["provenance", "status"], capsys, monkeypatch, tmp_path)
+    assert code == 2 and "no provenance store (.lgcraft/)" in err
+    assert run_main(["provenance", "init"], capsys, monkeypatch, tmp_path)[0] == 0
+    events = tmp_path / "e.jsonl"
+    events.write_text(json.dumps(k.make_event()) + "\n" + json.dumps(k.make_event(weight_mg="4.2")) + "\n")
+    code, _, err = run_main(["provenance", "record", "--from", str(events)], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and "record 2.weight_mg" in err
+    # all or nothing: the valid first line was not stored either
+    code, out, _ = run_main(["--json", "provenance", "status"], capsys, monkeypatch, tmp_path)
+    assert json.loads(out)["records"] == 0
+    events.write_text(json.dumps(k.make_event()) + "\n")
+    code, _, err = run_main(["provenance", "record", "--from", str(events)], capsys, monkeypatch, tmp_path)
+    assert code == 2 and "no signing key" in err
+    assert run_main(["provenance", "record", "--from", str(events)], capsys, monkeypatch, tmp_path, env)[0] == 0
+    code, _, err = run_main(["provenance", "record", "--from", str(events)], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and "already recorded" in err
+    code, out, _ = run_main(["--json", "provenance", "record", "--from", str(events), "--skip-existing"],
+                            capsys, monkeypatch, tmp_path, env)
+    assert code == 0 and json.loads(out)["skipped"] == 1
+    other = k.make_event(step="setting", actor={"name": "Setter", "address": k.ADDR_B})
+    events.write_text(json.dumps(other))
+    events.rename(tmp_path / "e.json")
+    code, _, err = run_main(["provenance", "record", "--from", str(tmp_path / "e.json")], capsys, monkeypatch,
+                            tmp_path, env)
+    assert code == 2 and f"is not the signing key's address {k.ADDR_A}" in err
+    code, _, err = run_main(["provenance", "record", "--item", "X", "--step", "casting", "--actor", "A",
+                             "--stone", "diamond"], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and "--stone 'diamond': expected key=value pairs" in err
+    code, _, err = run_main(["provenance", "anchor", "--confirmations", "0"], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and "--confirmations 0" in err
+
+
+def test_keystore_signing_and_history(tmp_path, capsys, monkeypatch, k):
+    env = {"LGCRAFT_KEYSTORE_PASSWORD": "a long test password"}
+    code, out, err = run_main(["--json", "provenance", "keygen", str(tmp_path / "k.json")], capsys, monkeypatch,
+                              tmp_path, env)
+    assert code == 0, err
+    address = json.loads(out)["address"]
+    assert "a long test password" not in out + err
+    assert run_main(["provenance", "init"], capsys, monkeypatch, tmp_path)[0] == 0
+    attachment = tmp_path / "GIA-2141438167.pdf"
+    attachment.write_bytes(b"%PDF-1.4 test certificate")
+    code, out, err = run_main(["--json", "provenance", "record", "--keystore", str(tmp_path / "k.json"),
+                               "--item", "R-9", "--step", "grading", "--actor", "Lab",
+                               "--stone", "type=diamond,carat=0.51,colour=G,clarity=SI1,lab=GIA,report=2141438167",
+                               "--attach", str(attachment)], capsys, monkeypatch, tmp_path, env)
+    assert code == 0, err
+    assert json.loads(out)["signer"] == address
+    code, out, _ = run_main(["--json", "provenance", "history", "R-9"], capsys, monkeypatch, tmp_path)
+    entry = json.loads(out)["records"][0]
+    assert entry["status"] == "pending" and entry["actor_address"] == address
+    assert "diamond 0.51 ct G SI1 (GIA 2141438167)" in entry["summary"]
+    code, _, err = run_main(["provenance", "record", "--keystore", str(tmp_path / "k.json"), "--item", "R-9",
+                             "--step", "repairing", "--actor", "Lab"], capsys, monkeypatch, tmp_path,
+                            {"LGCRAFT_KEYSTORE_PASSWORD": "wrong password"})
+    assert code == 2 and "wrong password" in err
+
+
+def test_unreachable_node_keeps_records_pending(tmp_path, capsys, monkeypatch, k):
+    env = {"LGCRAFT_PRIVATE_KEY": k.KEY_A}
+    assert run_main(["provenance", "init"], capsys, monkeypatch, tmp_path)[0] == 0
+    code, _, err = run_main(["provenance", "deploy", "--rpc-url", "http://127.0.0.1:9"], capsys, monkeypatch,
+                            tmp_path, env)
+    assert code == 1 and "connection refused" in err and "Traceback" not in err
+    code, _, err = run_main(["provenance", "deploy", "--rpc-url", "ftp://x"], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and "is not an http(s) URL" in err
+
+
+def test_bundle_schema_file_is_published():
+    from lgcraft.provenance.bundle import SCHEMA_PATH, bundle_schema
+
+    assert SCHEMA_PATH.name == "bundle-v1.schema.json"
+    assert bundle_schema()["properties"]["version"] == {"const": 1}
+    assert (Path(__file__).resolve().parents[2] / "docs" / "provenance-bundle-v1.schema.json").read_text() == \
+        SCHEMA_PATH.read_text()
+
+
+def test_help_has_examples():
+    from typer.testing import CliRunner
+
+    from lgcraft.cli import app
+
+    runner = CliRunner()
+    for command in ("init", "keygen", "record", "deploy", "anchor", "status", "history", "export", "verify", "epcis"):
+        result = runner.invoke(app, ["provenance", command, "--help"])
+        assert result.exit_code == 0 and "Example:" in result.output, command
