@@ -208,6 +208,7 @@ class _Checker:
         # the initial configuration
         self.engine.log = []
         self.engine.start(0)
+        self.entered_at = {}
         # consent, indicator, pending upload, after the start-up entries
         bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0))
         root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v,
@@ -215,6 +216,7 @@ class _Checker:
         self.parent: dict[tuple, tuple | None] = {root: None}
         queue = deque([root])
         self.first_active: dict[int, tuple] = {}
+        self.entered_at: dict[int, tuple] = {}
         leaves_left: set[int] = set()
         reached_leaves: set[int] = set()
         wait_edges: dict[tuple, list[tuple]] = {}
@@ -358,7 +360,10 @@ class _Checker:
         p, prof = self.p, self.profile
         for entry in log:
             op = entry[1]
-            if op == "led":
+            if op == "enter":
+                if entry[2] not in self.entered_at:
+                    self.entered_at[entry[2]] = (config, last)
+            elif op == "led":
                 led, pattern, rgb, dhz = entry[2:]
                 on = PATTERNS[pattern] != "off" and rgb != 0
                 if led == self.indicator:
@@ -515,7 +520,7 @@ class _Checker:
     def _finish(self, reached_leaves: set[int], leaves_left: set[int], wait_edges) -> None:
         p = self.p
         for s, name in enumerate(p.state_names):
-            if s not in self.first_active:
+            if s not in self.first_active and s not in self.entered_at:
                 self._add("unreachable-state", s, None, None,
                           f"state '{name}' is never entered", _position(p, p.script.states[name].path))
         for leaf in sorted(reached_leaves):
@@ -543,7 +548,8 @@ class _Checker:
             ok = any(p.timers[k].target != NONE and p.timers[k].guard is None
                      for x in chain for k in p.state_timers[x])
             if not ok:
-                self._add("motor-timeout", s, self.first_active.get(s), None,
+                config, last = self.entered_at.get(s, (None, None))
+                self._add("motor-timeout", s, config, last,
                           f"state '{name}' starts a motor but has no unconditional 'after' exit",
                           _position(p, p.script.states[name].path))
         # upload-delete: a waiting configuration with an undeleted upload must reach a
