@@ -132,9 +132,9 @@ class _Checker:
         prof = self.profile
         self.events = list(range(len(program.event_names)))
         self.external = [e for e in self.events if program.event_names[e] not in program.script.events]
-        self.consent_ev = program.event_id(prof.consent_event) if prof.consent_event else -1
-        self.revoke_ev = program.event_id(prof.revoke_event) if prof.revoke_event else -1
-        self.battery_ev = program.event_id(prof.battery_low_event) if prof.battery_low_event else -1
+        self.consent_ev = program.event_id(prof.consent_event) if prof.consent_event else -99
+        self.revoke_ev = program.event_id(prof.revoke_event) if prof.revoke_event else -99
+        self.battery_ev = program.event_id(prof.battery_low_event) if prof.battery_low_event else -99
         self.indicator = program.led_names.index(prof.indicator_led) if prof.indicator_led in program.led_names else -1
         self.n_vars = len(program.var_names)
         # slot -> timer for each leaf's active chain
@@ -243,7 +243,24 @@ class _Checker:
                 candidate_moves.append(-1)
             for move in candidate_moves:
                 if move >= 0:
-                    self._conflicts(config, move)
+                    enabled = self._conflicts(config, move)
+                    if not enabled and move != self.consent_ev and move != self.revoke_ev:
+                        # nothing happens: the same configuration again (fast path)
+                        moves += 1
+                        if move == self.battery_ev:
+                            self._add("low-battery", leaf, config, (move, ()),
+                                      f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
+                        continue
+                elif min(r for r in rem if r >= 0) > 1:
+                    # a wait step that fires no timer: only the remaining times change
+                    moves += 1
+                    succ = config[:5 + nv] + tuple(r - 1 if r > 0 else r for r in rem)
+                    if config[4]:
+                        wait_edges.setdefault(config, []).append(succ)
+                    if succ not in self.parent:
+                        self.parent[succ] = (config, move, ())
+                        queue.append(succ)
+                    continue
                 for log, choices, taken, new_leaf, new_listen, (values, new_rem) in self._outcomes(config, move):
                     moves += 1
                     consent = config[2]
@@ -283,9 +300,9 @@ class _Checker:
 
     def _skipped(self, rule: str) -> str | None:
         prof = self.profile
-        if rule == "low-battery" and self.battery_ev < 0:
+        if rule == "low-battery" and self.battery_ev == -99:
             return "the profile declares no battery_low_event"
-        if rule == "mic-consent" and self.consent_ev < 0 and prof.has_microphone:
+        if rule == "mic-consent" and self.consent_ev == -99 and prof.has_microphone:
             return None  # without a consent event every microphone use fails
         if rule.startswith("motor") and not prof.motors:
             return "the toy has no motors"
@@ -337,16 +354,16 @@ class _Checker:
         p = self.p
         v = config[5:5 + self.n_vars]
         if p.keyword_event[event] and not config[1]:
-            return
+            return False
         by_source: dict[int, list] = {}
         for guard, tr in self.engine.candidates[config[0]][event]:
             if guard is None or guard(v):
                 by_source.setdefault(tr.source, []).append(tr)
         if not by_source:
-            return
+            return False
         first = next(iter(by_source.values()))
         if len(first) > 1 and first[-1].guard is None and len(first) == 2:
-            return  # a guarded transition and a trailing unguarded one: an 'else' branch
+            return True  # a guarded transition and a trailing unguarded one: an 'else' branch
         if len(first) > 1 and first[-1].guard is None:
             first = first[:-1]
         if len(first) > 1:
@@ -354,6 +371,7 @@ class _Checker:
             self._add("conflicting-transitions", tuple(t.index for t in first), config, (event, ()),
                       f"both enabled: {labels} (the first wins, the other is dead here)",
                       _position(p, first[1].model.path))
+        return True
 
     def _monitor(self, config: tuple, last, log: list, bits: tuple) -> tuple:
         consent, indicator, pending = bits
@@ -405,6 +423,10 @@ class _Checker:
     def _loudness(self, config, last, entry) -> None:
         prof, p = self.profile, self.p
         clip, volume = entry[2], entry[3]
+        checked = self.__dict__.setdefault("_loud_checked", set())
+        if (clip, volume) in checked:
+            return
+        checked.add((clip, volume))
         asset = prof.assets.get(p.clip_names[clip])
         if asset is None or prof.speaker_laeq_db is None or volume == 0:
             return
