@@ -367,7 +367,9 @@ def open_rpc(url: str, *, auth: str | None = None, timeout: float = 15.0) -> Cha
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InputError(f"--rpc-url {url!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8545")
-    headers = {"Authorization": auth} if auth else {}
-    provider = HTTPProvider(url, request_kwargs={"timeout": timeout, "headers": headers})
+    request_kwargs: dict[str, Any] = {"timeout": timeout}
+    if auth:  # LGCRAFT_RPC_AUTH, e.g. "Bearer <token>" for a permissioned Besu node
+        request_kwargs["headers"] = {"Content-Type": "application/json", "Authorization": auth}
+    provider = HTTPProvider(url, request_kwargs=request_kwargs)
     provider.exception_retry_configuration = None
     return ChainClient(Web3(provider), kind="rpc", endpoint=url)

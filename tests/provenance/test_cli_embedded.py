@@ -3,7 +3,6 @@ record, anchor, export and verify (state persists), and every way a bundle can f
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 

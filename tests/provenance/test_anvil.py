@@ -1,0 +1,135 @@
+"""Integration against a real anvil node started on 127.0.0.1 (never skipped: a
+missing anvil fails, since CI installs it from npm)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from lgcraft.tools import find_tool
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Anvil:
+    def __init__(self, chain_id: int = 31337) -> None:
+        binary = find_tool("anvil")
+        assert binary, "anvil not found: run scripts/install.sh (npm @foundry-rs/anvil)"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--chain-id", str(chain_id), "--silent"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.rpc("eth_chainId")
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"anvil exited: {self.proc.stderr.read().decode()}") from None
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("anvil did not start in 30 s")
+
+    def rpc(self, method: str, params=None):
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())["result"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def anvil():
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+def test_deploy_anchor_export_verify_on_anvil(tmp_path, anvil, k):
+    lg = k.Lg(tmp_path)
+    lg("provenance", "init")
+    deployed = lg.json("provenance", "deploy", "--rpc-url", anvil.url)
+    assert deployed["chain_id"] == 31337 and deployed["network"] == "rpc" and not deployed["reused"]
+    # deploying again reuses the remembered contract
+    assert lg.json("provenance", "deploy", "--rpc-url", anvil.url)["reused"] is True
+    lg("provenance", "record", "--from", str(k.EXAMPLES / "solitaire-ring.jsonl"))
+    lg("provenance", "record", "--from", str(k.EXAMPLES / "recycled-earrings.jsonl"))
+    result = lg.json("provenance", "anchor")  # no flags: endpoint remembered at deploy
+    batch = result["batches"][0]
+    assert batch["leaf_count"] == 9 and batch["chain_id"] == 31337
+    assert batch["gas_used"] < 60_000  # one transaction for the whole batch
+    receipt = anvil.rpc("eth_getTransactionReceipt", [batch["tx_hash"]])
+    assert receipt["status"] == "0x1"
+    lg("provenance", "export", "LG-EAR-2025-0042", "-o", "ear.json")
+    report = lg.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_A)
+    assert report["valid"] is True and report["chain_checked"] is True
+    # a retailer without any store verifies from the bundle and the node alone
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "ear.json").write_text((tmp_path / "ear.json").read_text())
+    retailer = k.Lg(shop, key=None)
+    assert retailer.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_A)["valid"]
+    untrusted = retailer("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_B, check=1)
+    assert "not a trusted issuer" in untrusted.stderr
+    # the same bundle checked against another chain: wrong chain, named
+    other = Anvil(chain_id=4242)
+    try:
+        wrong = retailer("provenance", "verify", "ear.json", "--rpc-url", other.url, check=1)
+        assert "wrong chain" in wrong.stderr and "chain id 4242, expected 31337" in wrong.stderr
+        # anchoring through a node of another chain is refused before anything is sent
+        lg("provenance", "record", "--item", "X-1", "--step", "casting", "--actor", "Caster")
+        refused = lg("provenance", "anchor", "--rpc-url", other.url, check=1)
+        assert "wrong chain" in refused.stderr and "1 record(s) stay pending" in refused.stderr
+    finally:
+        other.stop()
+
+
+def test_embedded_bundle_against_anvil_is_wrong_chain(anchored_store, anvil, k):
+    proc = k.Lg(anchored_store, key=None)("provenance", "verify", "ring.json", "--rpc-url", anvil.url, check=1)
+    assert "wrong chain" in proc.stderr and "expected 131277322940537" in proc.stderr
+
+
+def test_node_unreachable_records_stay_pending(tmp_path, k):
+    node = Anvil()
+    lg = k.Lg(tmp_path)
+    try:
+        lg("provenance", "init")
+        lg("provenance", "deploy", "--rpc-url", node.url)
+        lg("provenance", "record", "--from", str(k.EXAMPLES / "solitaire-ring.jsonl"))
+    finally:
+        node.stop()
+    proc = lg("provenance", "anchor", check=1)
+    assert "connection refused" in proc.stderr and "5 record(s) stay pending" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    status = lg.json("provenance", "status")
+    assert status["pending"] == 5 and status["batches_anchored"] == 0
+
+
+def test_kill_during_anchor_on_anvil(tmp_path, anvil, k):
+    from importlib import util
+
+    spec = util.spec_from_file_location("crash", __file__.replace("test_anvil.py", "test_crash.py"))
+    crash = util.module_from_spec(spec)
+    spec.loader.exec_module(crash)
+    crash.crash_and_resume(tmp_path, k, "broadcast", rpc=["--rpc-url", anvil.url], rpc_url=anvil.url)
