@@ -46,6 +46,12 @@ def empty_hub(tmp_path, monkeypatch) -> Path:
     return hub
 
 
+@pytest.fixture()
+def fake_cache():
+    """``fake_cache(hub, repo_id, pipeline_folder, revision)`` lays out a hub-cache snapshot."""
+    return fake_cached_model
+
+
 def fake_cached_model(hub: Path, repo_id: str, pipeline: Path, revision: str = "0" * 40) -> Path:
     """Lay out ``pipeline`` as a hub-cache snapshot of ``repo_id`` (symlinks like the hub)."""
     repo = hub / ("models--" + repo_id.replace("/", "--"))
