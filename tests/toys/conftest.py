@@ -1,0 +1,60 @@
+"""Shared helpers for the toys tests: example paths, a full test profile, the C runtime."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lgcraft.toys.generate import GENERATED_PROFILE
+from lgcraft.toys.model import load_profile, load_script
+from lgcraft.toys.program import build_program
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "toys"
+RUNTIME = REPO / "lgcraft" / "toys" / "runtime"
+EXAMPLE_NAMES = ["mimi", "bolt", "luna"]
+
+
+def profile_text() -> str:
+    return yaml.safe_dump(GENERATED_PROFILE, sort_keys=False)
+
+
+def program_from(data: dict, profile: dict | None = None):
+    script = load_script(text=yaml.safe_dump(data, sort_keys=False))
+    prof = load_profile(text=yaml.safe_dump(profile or GENERATED_PROFILE, sort_keys=False))
+    return build_program(script, prof)
+
+
+def example_program(name: str):
+    return build_program(load_script(EXAMPLES / f"{name}.toy.yaml"),
+                         load_profile(EXAMPLES / f"{name}.profile.yaml"))
+
+
+def build_runtime(folder: Path, defines: dict[str, int] | None = None) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler (install gcc)")
+    exe = folder / "toyrt_host"
+    flags = [f"-D{k}={v}" for k, v in (defines or {}).items()]
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", *flags,
+                    "-o", str(exe), str(RUNTIME / "toyrt.c"), str(RUNTIME / "toyrt_host.c")],
+                   check=True, capture_output=True, text=True)
+    return exe
+
+
+@pytest.fixture(scope="session")
+def runtime_exe(tmp_path_factory) -> Path:
+    return build_runtime(tmp_path_factory.mktemp("toyrt"))
+
+
+def run_c(exe: Path, image: bytes, seed: int, trace, folder: Path) -> list[str]:
+    path = folder / "program.bin"
+    path.write_bytes(image)
+    text = "".join(f"{t} {ev}\n" for t, ev in trace)
+    done = subprocess.run([str(exe), str(path), str(seed)], input=text, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.splitlines()
