@@ -101,6 +101,9 @@ def _classify(pieces: list[_Piece], width: float, halfdepth: float) -> None:
         elif (one_side and 0.2 * width < ext[0] < 0.5 * width and 0.1 * width < ext[1] < 0.45 * width
               and ext[2] < 0.3 * width and p.xy_cover > 0.6):
             p.role = "lens_left" if side > 0 else "lens_right"
+        elif (not one_side and ext[0] > 0.55 * width and ext[1] < 0.45 * width
+              and ext[2] < 0.3 * width and p.xy_cover > 0.6):
+            p.role = "lens_shield"  # one lens across both eyes: boxed from the rims
         elif ext.max() < 0.15 * width and abs(p.centroid[0]) < 0.15 * width and p.centroid[2] < 0 \
                 and p.centroid[1] < 0.1 * width:
             p.role = "nose_pads"
@@ -138,7 +141,7 @@ def assign_roles(parts: list[Part], width: float, halfdepth: float) -> list[Part
         groups.setdefault((role, index), []).append(faces)
     out: list[Part] = []
     counts: dict[str, int] = {}
-    order = ["front", "lens_left", "lens_right", "temple_left", "temple_right", "nose_pads"]
+    order = ["front", "lens_left", "lens_right", "lens_shield", "temple_left", "temple_right", "nose_pads"]
     for (role, index), face_lists in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
         src = parts[index]
         sub = np.concatenate(face_lists)
@@ -220,20 +223,41 @@ def _lens_boxes_from_rims(parts: list[Part], width: float):
     return boxes if len(boxes) == 2 else None
 
 
+def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    tri = vertices[faces]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    total = area.sum()
+    pick = rng.choice(len(faces), size=count, p=area / total) if total > 0 else rng.integers(0, len(faces), count)
+    r1, r2 = rng.random(count), rng.random(count)
+    flip = r1 + r2 > 1
+    r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]
+    t = tri[pick]
+    return np.vstack([t[:, 0] + (t[:, 1] - t[:, 0]) * r1[:, None] + (t[:, 2] - t[:, 0]) * r2[:, None],
+                      vertices])
+
+
 def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: float = 4.0):
-    """Centreline polyline of a temple from its hinge end (largest Z) to its tip."""
+    """Centreline polyline of a temple from its hinge end (largest Z) to its tip.
+
+    Distances run over a k-nearest-neighbour graph of surface samples, so a temple made
+    of several touching pieces (core, tip sleeve, hinge cover) is measured as one.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
 
-    v = part_vertices
+    v = _surface_points(part_vertices, faces, 6000)
+    if len(v) > 12000:
+        v = v[np.random.default_rng(1).choice(len(v), 12000, replace=False)]
+    tree = cKDTree(v)
+    dist_k, idx_k = tree.query(v, k=12)
+    rows = np.repeat(np.arange(len(v)), idx_k.shape[1] - 1)
+    graph = coo_matrix((dist_k[:, 1:].ravel() + 1e-9, (rows, idx_k[:, 1:].ravel())),
+                       shape=(len(v), len(v))).tocsr()
     zmax = v[:, 2].max()
     start_mask = v[:, 2] > zmax - 1.0
-    e = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    length = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
-    n = len(v)
-    graph = coo_matrix((length + 1e-9, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    sources = np.flatnonzero(start_mask)
-    dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
+    dist = dijkstra(graph, directed=False, indices=np.flatnonzero(start_mask), min_only=True)
     finite = np.isfinite(dist)
     dist, vv = dist[finite], v[finite]
     dmax = dist.max()
@@ -299,7 +323,7 @@ def measure_frame(parts: list[Part], width_hint: float, halfdepth: float) -> Fra
         p.vertices = p.vertices - shift
     front_v = front_v - shift
     central = central - shift if len(central) else central
-    total_width = float(np.ptp(front_v[:, 0]))
+    total_width = None
     anchors: dict[str, list[float]] = {}
     if len(central):
         above = central[central[:, 1] > -0.25 * (b or 40)]
@@ -321,6 +345,9 @@ def measure_frame(parts: list[Part], width_hint: float, halfdepth: float) -> Fra
         anchors[f"hinge_{side}"] = line[0].tolist()
         anchors[f"ear_rest_{side}"] = _ear_rest(line).tolist()
     temple = float(np.mean(temple_lengths)) if temple_lengths else None
+    hinge_z = [anchors[k][2] for k in ("hinge_left", "hinge_right") if k in anchors]
+    ahead = front_v[front_v[:, 2] >= min(hinge_z) - 1.0] if hinge_z else front_v
+    total_width = float(np.ptp((ahead if len(ahead) else front_v)[:, 0]))
     boxing = Boxing(a and float(a), b and float(b), None if dbl is None else float(dbl),
                     total_width, temple, method if boxes else "none")
     return FrameAnatomy(parts, boxing, anchors, shift, warnings)

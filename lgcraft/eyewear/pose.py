@@ -67,7 +67,7 @@ def _slab_peak(points: np.ndarray, weights: np.ndarray, directions: np.ndarray, 
     idx = np.floor((proj - lo) / bin_w).astype(np.int64)
     nb = int(idx.max()) + 3
     flat = idx + np.arange(directions.shape[0])[None, :] * nb
-    hist = np.bincount(flat.ravel(), np.repeat(weights, directions.shape[0]),
+    hist = np.bincount(flat.ravel(), np.broadcast_to(weights[:, None], proj.shape).ravel(),
                        minlength=nb * directions.shape[0]).reshape(directions.shape[0], nb)
     window = hist.copy()
     window[:, 1:] += hist[:, :-1]
@@ -76,6 +76,47 @@ def _slab_peak(points: np.ndarray, weights: np.ndarray, directions: np.ndarray, 
     peak = window[np.arange(len(best_bin)), best_bin]
     centre = lo + (best_bin + 0.5) * bin_w
     return peak, centre
+
+
+def _refine_plane(points, weights, normal, slab):
+    """Refine a slab's normal: the least-variance axis of the points inside it."""
+    proj = points @ normal
+    offset = _peak_offset(proj, weights, slab)
+    for _ in range(2):
+        inside = np.abs(points @ normal - offset) < slab
+        if inside.sum() < 10:
+            break
+        _, axes = _weighted_axes(points[inside], weights[inside])
+        new = axes[0] if axes[0] @ normal >= 0 else -axes[0]
+        normal = new / np.linalg.norm(new)
+        proj = points @ normal
+        offset = float(np.average(proj[inside], weights=weights[inside]))
+    del inside
+    return normal, offset
+
+
+def _peak_offset(proj, weights, slab):
+    lo = proj.min()
+    bins = np.floor((proj - lo) / (slab / 3)).astype(int)
+    hist = np.bincount(bins, weights)
+    window = hist.copy()
+    window[1:] += hist[:-1]
+    window[:-1] += hist[1:]
+    return float(lo + (window.argmax() + 0.5) * slab / 3)
+
+
+def _in_plane_aspect(points, weights, normal) -> float:
+    """Width over height of the points projected on the plane (robust percentiles)."""
+    if len(points) < 10:
+        return 1.0
+    d = points - np.average(points, axis=0, weights=weights)
+    d -= np.outer(d @ normal, normal)
+    cov = (d * weights[:, None]).T @ d
+    _, vecs = np.linalg.eigh(cov)
+    a, b = d @ vecs[:, 2], d @ vecs[:, 1]
+    wa = np.percentile(a, 98) - np.percentile(a, 2)
+    wb = np.percentile(b, 98) - np.percentile(b, 2)
+    return float(wa / max(wb, 1e-12))
 
 
 def _weighted_axes(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,19 +131,30 @@ def detect_pose(parts) -> Pose:
     """Find the canonical frame axes of an eyewear model given in any rotation."""
     points, weights = face_samples(parts)
     weights = weights + 1e-12
-    size = float(np.ptp(points, axis=0).max())
+    _, axes = _weighted_axes(points, weights)
+    size = float(np.ptp(points @ axes.T, axis=0).max())  # rotation-invariant
     slab = 0.06 * size
-    dirs = _hemisphere(1500)
-    peak, centres = _slab_peak(points, weights, dirs, slab)
-    k = int(peak.argmax())
-    normal, offset = dirs[k], centres[k]
-    for _ in range(2):  # refine: least-variance axis of the slab's own points
+    search = np.random.default_rng(1).choice(len(points), min(len(points), 6000), replace=False)
+    dirs = _hemisphere(700)
+    peak, _ = _slab_peak(points[search], weights[search], dirs, slab)
+    # several well-separated candidate planes; the front is dense AND wide-not-tall
+    candidates = []
+    for k in np.argsort(-peak):
+        if all(abs(dirs[k] @ dirs[c]) < np.cos(np.radians(35)) for c in candidates):
+            candidates.append(k)
+        if len(candidates) == 4 or peak[k] < 0.3 * peak.max():
+            break
+    best = None
+    for k in candidates:
+        normal, offset = _refine_plane(points, weights, dirs[k], slab)
         inside = np.abs(points @ normal - offset) < slab
-        vals, axes = _weighted_axes(points[inside], weights[inside])
-        new = axes[0] if axes[0] @ normal >= 0 else -axes[0]
-        normal = new / np.linalg.norm(new)
-        proj = points @ normal
-        offset = float(np.average(proj[inside], weights=weights[inside]))
+        mass = weights[inside].sum()
+        aspect = _in_plane_aspect(points[inside], weights[inside], normal)
+        score = mass * min(aspect, 3.0)
+        if best is None or score > best[0]:
+            best = (score, normal, offset)
+    _, normal, offset = best
+    normal, offset = _refine_plane(points, weights, normal, slab / 2)  # the plate itself
     inside = np.abs(points @ normal - offset) < slab
     fp, fw = points[inside], weights[inside]
     # across: long axis of the front within its plane
