@@ -188,20 +188,18 @@ class Engine:
         return pipe
 
     def _for_mode(self, pipe, torch_dtype):
-        from diffusers import (
-            AutoPipelineForImage2Image,
-            AutoPipelineForInpainting,
-            AutoPipelineForText2Image,
-        )
-
         mode = self.options.mode
         try:
             if mode == "img2img":
+                from diffusers import AutoPipelineForImage2Image
+
                 return AutoPipelineForImage2Image.from_pipe(pipe)
             if mode == "inpaint":
+                from diffusers import AutoPipelineForInpainting
+
                 return AutoPipelineForInpainting.from_pipe(pipe)
             if mode == "controlnet":
-                from diffusers import ControlNetModel
+                from diffusers import AutoPipelineForText2Image, ControlNetModel
 
                 control = self.options.control_model
                 net = ControlNetModel.from_pretrained(
