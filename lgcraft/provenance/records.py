@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from lgcraft.errors import InputError
@@ -57,6 +58,8 @@ TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2
 TOP_FIELDS = {"schema", "item_id", "biz_step", "event_type", "event_time", "actor", "location",
               "metal", "weight_mg", "stones", "material_source", "compliance", "attachments",
               "inputs", "counterparty", "note", "prev"}
+_TOP_ALLOWED = frozenset(TOP_FIELDS | {"signature", "salt"})
+_BIZ_STEP_NAMES = tuple(BIZ_STEPS)
 STONE_FIELDS = {"type", "carat_hundredths", "carat", "count", "cut", "colour", "clarity",
                 "origin", "lab", "report_number", "treatment"}
 
@@ -119,6 +122,8 @@ def _integer(value: Any, path: str, *, low: int, high: int, unit: str) -> int:
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+    if value in choices and type(value) is str:
+        return value
     text = _string(value, path)
     norm = text.lower().replace(" ", "_").replace("-", "_")
     if norm not in choices:
@@ -126,7 +131,9 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     return norm
 
 
-def _no_unknown(data: dict, allowed: set[str], path: str) -> None:
+def _no_unknown(data: dict, allowed: set[str] | frozenset[str], path: str) -> None:
+    if data.keys() <= allowed:
+        return
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise _fail(path, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
@@ -166,15 +173,21 @@ def validate_time(value: Any, path: str = "event_time") -> str:
     return text
 
 
-def validate_address(value: Any, path: str) -> str:
+@lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:
     from eth_utils import to_checksum_address
 
+    return to_checksum_address(address)
+
+
+def validate_address(value: Any, path: str) -> str:
     text = _string(value, path, max_len=42)
     if not ADDRESS_RE.match(text):
         raise _fail(path, f"{text!r} is not an EVM address (0x and 40 hex digits)")
-    if text != text.lower() and text[2:] != text[2:].upper() and to_checksum_address(text) != text:
+    checksummed = _checksum(text.lower())
+    if text != text.lower() and text[2:] != text[2:].upper() and checksummed != text:
         raise _fail(path, f"{text!r} has a wrong EIP-55 checksum (mistyped?)")
-    return to_checksum_address(text)
+    return checksummed
 
 
 def _stone(raw: Any, path: str) -> dict:
@@ -240,7 +253,7 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
     'TransformationEvent'
     """
     raw = _object(raw, path)
-    _no_unknown(raw, TOP_FIELDS | {"signature", "salt"}, path)
+    _no_unknown(raw, _TOP_ALLOWED, path)
     if raw.get("schema") not in (None, RECORD_SCHEMA):
         raise _fail(f"{path}.schema", f"{raw['schema']!r} is not {RECORD_SCHEMA}")
     body: dict[str, Any] = {"schema": RECORD_SCHEMA}
@@ -252,7 +265,9 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
         raise _fail(f"{path}.item_id", f"{item!r} is not an item id (serial, SKU or lab report "
                                        "number: letters, digits and . _ : / # -)")
     body["item_id"] = item
-    step = _choice(raw.get("biz_step"), f"{path}.biz_step", tuple(BIZ_STEPS))
+    step = raw.get("biz_step")
+    if step not in BIZ_STEPS:  # fast path for the exact spelling
+        step = _choice(step, f"{path}.biz_step", _BIZ_STEP_NAMES)
     body["biz_step"] = step
     event_type = raw.get("event_type") or BIZ_STEPS[step]
     if event_type not in EVENT_TYPES:

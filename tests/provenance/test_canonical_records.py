@@ -117,3 +117,27 @@ def test_carats():
 def test_loads_json_rejects_nan():
     with pytest.raises(InputError, match="not valid JSON"):
         loads_json('{"weight_mg": NaN}', "f.json")
+
+
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+wide_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | any_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(wide_values)
+def test_fast_path_equals_reference_rfc8785(value):
+    """The json-module fast path must be byte-identical to the rfc8785 package."""
+    from lgcraft.provenance.canonical import canonical_bytes_reference
+
+    assert canonical_bytes(value) == canonical_bytes_reference(value)
+
+
+def test_control_characters_and_lone_surrogates():
+    from lgcraft.provenance.canonical import canonical_bytes_reference
+
+    value = {"note": "tab\t nl\n bell\x07 del\x7f quote\" back\\ slash/ \u2028 \u00e9 \u4e2d"}
+    assert canonical_bytes(value) == canonical_bytes_reference(value)
+    with pytest.raises(InputError, match="surrogate"):
+        canonical_bytes({"note": "\ud800"})
