@@ -7,8 +7,15 @@ import struct
 import pytest
 
 from lgcraft.errors import VerificationError
-from lgcraft.toys.compiler import (HEADER, FormatError, c_sources, encode, ram_bytes, read_header,
-                                   size_report)
+from lgcraft.toys.compiler import (
+    HEADER,
+    FormatError,
+    c_sources,
+    encode,
+    ram_bytes,
+    read_header,
+    size_report,
+)
 from lgcraft.toys.workflow import compile_files, over_budget_error
 
 from .conftest import EXAMPLE_NAMES, example_program, program_from
