@@ -14,6 +14,7 @@ chain with one ``eth_call`` (anchored, leaf count, issuer, trusted issuer, chain
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -160,16 +161,165 @@ def load_bundle(path: Path) -> dict[str, Any]:
 
 
 def check_bundle_shape(data: Any, origin: str = "bundle") -> None:
-    import jsonschema
-
+    """Raise `BundleError` naming the first place where ``data`` breaks the bundle
+    JSON Schema. A hand-written check of exactly that schema (jsonschema takes ~6 ms
+    per bundle, this ~0.05 ms); tests hold the two to the same verdicts."""
     if isinstance(data, dict) and data.get("format") == BUNDLE_FORMAT and data.get("version") != BUNDLE_VERSION:
         raise BundleError(f"{origin}: unsupported bundle version {data.get('version')!r} "
                           f"(this lgcraft reads version {BUNDLE_VERSION})")
-    validator = jsonschema.Draft202012Validator(bundle_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise BundleError(f"{origin}: malformed bundle at {where.lstrip('.') or 'top level'}: {error.message}")
+    problem = shape_error(data)
+    if problem is not None:
+        where, message = problem
+        raise BundleError(f"{origin}: malformed bundle at {where or 'top level'}: {message}")
+
+
+_HASH32 = re.compile(r"^0x[0-9a-f]{64}\Z")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}\Z")
+_SIGNATURE = re.compile(r"^0x[0-9a-f]{130}\Z")
+_TOP = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "merkle": merkle.MERKLE_VERSION,
+        "canonicalization": "RFC8785", "hash": "sha-256"}
+_TOP_KEYS = frozenset(["format", "version", "merkle", "canonicalization", "hash", "signature", "item_id",
+                       "exported_at", "anchors", "records"])
+_ANCHOR_KEYS = frozenset(["root", "leaf_count", "chain_id", "contract", "issuer", "tx_hash", "block_number",
+                          "block_hash", "block_time"])
+_EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return type(value) is int and value >= minimum
+
+
+def shape_error(data: Any) -> tuple[str, str] | None:
+    """(path, message) of the first violation of bundle-v1.schema.json, else None."""
+    if not isinstance(data, dict):
+        return "", f"{_short(data)} is not of type 'object'"
+    for key in ("format", "version", "merkle", "canonicalization", "hash", "signature", "item_id",
+                "anchors", "records"):
+        if key not in data:
+            return "", f"'{key}' is a required property"
+    extra = sorted(set(data) - _TOP_KEYS)
+    if extra:
+        return "", f"additional property {extra[0]!r} is not allowed"
+    for key, const in _TOP.items():
+        if data[key] != const or type(data[key]) is not type(const):
+            return key, f"{const!r} was expected"
+    sig = data["signature"]
+    if not isinstance(sig, dict):
+        return "signature", "is not of type 'object'"
+    for key in ("scheme", "domain", "primary_type"):
+        if key not in sig:
+            return "signature", f"'{key}' is a required property"
+    if sig["scheme"] != "EIP-712":
+        return "signature.scheme", "'EIP-712' was expected"
+    if sig["domain"] != DOMAIN:
+        return "signature.domain", f"{DOMAIN!r} was expected"
+    if sig["primary_type"] != "ProvenanceRecord":
+        return "signature.primary_type", "'ProvenanceRecord' was expected"
+    if not isinstance(data["item_id"], str) or not data["item_id"]:
+        return "item_id", "must be a non-empty string"
+    if "exported_at" in data and not isinstance(data["exported_at"], str):
+        return "exported_at", "is not of type 'string'"
+    anchors = data["anchors"]
+    if not isinstance(anchors, list) or not anchors:
+        return "anchors", "must be a non-empty array"
+    for i, anchor in enumerate(anchors):
+        where = f"anchors[{i}]"
+        if not isinstance(anchor, dict):
+            return where, "is not of type 'object'"
+        for key in ("root", "leaf_count", "chain_id", "contract", "issuer", "block_time"):
+            if key not in anchor:
+                return where, f"'{key}' is a required property"
+        extra = sorted(set(anchor) - _ANCHOR_KEYS)
+        if extra:
+            return where, f"additional property {extra[0]!r} is not allowed"
+        checks = [("root", _hash(anchor["root"])), ("leaf_count", _is_int(anchor["leaf_count"], 1)),
+                  ("chain_id", _is_int(anchor["chain_id"], 1)), ("contract", _addr(anchor["contract"])),
+                  ("issuer", _addr(anchor["issuer"])), ("block_time", _is_int(anchor["block_time"], 0)),
+                  ("tx_hash", anchor.get("tx_hash") is None or _hash(anchor["tx_hash"])),
+                  ("block_number", anchor.get("block_number") is None or _is_int(anchor["block_number"], 0)),
+                  ("block_hash", anchor.get("block_hash") is None or _hash(anchor["block_hash"]))]
+        for key, ok in checks:
+            if not ok:
+                return f"{where}.{key}", f"{_short(anchor[key])} is not a valid {key}"
+    records = data["records"]
+    if not isinstance(records, list) or not records:
+        return "records", "must be a non-empty array"
+    for i, rec in enumerate(records):
+        where = f"records[{i}]"
+        if not isinstance(rec, dict):
+            return where, "is not of type 'object'"
+        for key in ("body", "record_hash", "salt", "signature", "proof"):
+            if key not in rec:
+                return where, f"'{key}' is a required property"
+        extra = sorted(set(rec) - {"body", "record_hash", "salt", "signature", "proof"})
+        if extra:
+            return where, f"additional property {extra[0]!r} is not allowed"
+        if not _hash(rec["record_hash"]):
+            return f"{where}.record_hash", f"{_short(rec['record_hash'])} is not a 0x-prefixed 32-byte hash"
+        if not _hash(rec["salt"]):
+            return f"{where}.salt", f"{_short(rec['salt'])} is not a 0x-prefixed 32-byte hex salt"
+        if not (isinstance(rec["signature"], str) and _SIGNATURE.match(rec["signature"])):
+            return f"{where}.signature", f"{_short(rec['signature'])} is not a 65-byte hex signature"
+        body = rec["body"]
+        if not isinstance(body, dict):
+            return f"{where}.body", "is not of type 'object'"
+        for key in ("schema", "item_id", "biz_step", "event_type", "event_time", "actor", "prev"):
+            if key not in body:
+                return f"{where}.body", f"'{key}' is a required property"
+        if body["schema"] != "lgcraft-provenance-record/1":
+            return f"{where}.body.schema", "'lgcraft-provenance-record/1' was expected"
+        for key in ("item_id", "biz_step", "event_time"):
+            if not isinstance(body[key], str) or (key == "item_id" and not body[key]):
+                return f"{where}.body.{key}", f"{_short(body[key])} is not a valid string"
+        if body["event_type"] not in _EVENT_TYPES:
+            return f"{where}.body.event_type", f"{_short(body['event_type'])} is not one of {list(_EVENT_TYPES)}"
+        actor = body["actor"]
+        if not isinstance(actor, dict):
+            return f"{where}.body.actor", "is not of type 'object'"
+        for key in ("address", "name"):
+            if key not in actor:
+                return f"{where}.body.actor", f"'{key}' is a required property"
+        if not _addr(actor["address"]):
+            return f"{where}.body.actor.address", f"{_short(actor['address'])} is not an address"
+        if not isinstance(actor["name"], str):
+            return f"{where}.body.actor.name", "is not of type 'string'"
+        if not _hash(body["prev"]):
+            return f"{where}.body.prev", f"{_short(body['prev'])} is not a 0x-prefixed 32-byte hash"
+        proof = rec["proof"]
+        if not isinstance(proof, dict):
+            return f"{where}.proof", "is not of type 'object'"
+        for key in ("root", "leaf_index", "leaf_count", "siblings"):
+            if key not in proof:
+                return f"{where}.proof", f"'{key}' is a required property"
+        extra = sorted(set(proof) - {"root", "leaf_index", "leaf_count", "siblings"})
+        if extra:
+            return f"{where}.proof", f"additional property {extra[0]!r} is not allowed"
+        if not _hash(proof["root"]):
+            return f"{where}.proof.root", f"{_short(proof['root'])} is not a 0x-prefixed 32-byte hash"
+        if not _is_int(proof["leaf_index"], 0):
+            return f"{where}.proof.leaf_index", f"{_short(proof['leaf_index'])} is not an integer >= 0"
+        if not _is_int(proof["leaf_count"], 1):
+            return f"{where}.proof.leaf_count", f"{_short(proof['leaf_count'])} is not an integer >= 1"
+        siblings = proof["siblings"]
+        if not isinstance(siblings, list) or len(siblings) > 64:
+            return f"{where}.proof.siblings", "must be an array of at most 64 hashes"
+        for j, sibling in enumerate(siblings):
+            if not _hash(sibling):
+                return f"{where}.proof.siblings[{j}]", f"{_short(sibling)} is not a 0x-prefixed 32-byte hash"
+    return None
+
+
+def _hash(value: Any) -> bool:
+    return isinstance(value, str) and _HASH32.match(value) is not None
+
+
+def _addr(value: Any) -> bool:
+    return isinstance(value, str) and _ADDRESS.match(value) is not None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _label(index: int, body: dict[str, Any]) -> str:

@@ -88,6 +88,8 @@ def _fail(path: str, message: str) -> InputError:
 
 
 def _string(value: Any, path: str, *, max_len: int = 200, required: bool = True) -> str | None:
+    if type(value) is str and 0 < len(value) <= max_len and not value[0].isspace() and not value[-1].isspace():
+        return value  # fast path: already clean text
     if value is None:
         if required:
             raise _fail(path, "is required")
@@ -109,6 +111,8 @@ def _show(value: Any) -> str:
 
 
 def _integer(value: Any, path: str, *, low: int, high: int, unit: str) -> int:
+    if type(value) is int and low <= value <= high:
+        return value
     if isinstance(value, Float) or isinstance(value, float):
         raise _fail(path, f"{value} is not an integer; give whole {unit}")
     if isinstance(value, bool) or not isinstance(value, int):
@@ -140,6 +144,8 @@ def _no_unknown(data: dict, allowed: set[str] | frozenset[str], path: str) -> No
 
 
 def _object(value: Any, path: str) -> dict:
+    if type(value) is dict:
+        return value
     if not isinstance(value, dict):
         raise _fail(path, f"expected an object, got {_show(value)}")
     return value
@@ -180,13 +186,21 @@ def _checksum(address: str) -> str:
     return to_checksum_address(address)
 
 
+_KNOWN_ADDRESSES: dict[str, str] = {}
+
+
 def validate_address(value: Any, path: str) -> str:
+    known = _KNOWN_ADDRESSES.get(value) if type(value) is str else None
+    if known is not None:
+        return known
     text = _string(value, path, max_len=42)
     if not ADDRESS_RE.match(text):
         raise _fail(path, f"{text!r} is not an EVM address (0x and 40 hex digits)")
     checksummed = _checksum(text.lower())
     if text != text.lower() and text[2:] != text[2:].upper() and checksummed != text:
         raise _fail(path, f"{text!r} has a wrong EIP-55 checksum (mistyped?)")
+    if len(_KNOWN_ADDRESSES) < 4096:
+        _KNOWN_ADDRESSES[text] = checksummed
     return checksummed
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from lgcraft.errors import ChainError, InputError, OperationError
 from lgcraft.provenance import merkle
-from lgcraft.provenance.canonical import canonical_bytes, sha256_hex
+from lgcraft.provenance.canonical import canonical_bytes, canonical_bytes_validated, sha256_hex
 from lgcraft.provenance.records import ZERO_HASH, validate_event
 from lgcraft.provenance.store import STORE_DIR, Batch, Store, find_store, now_iso
 
@@ -118,7 +118,7 @@ def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
                 raise InputError(f"record {i + 1}.prev: {body['prev']} is not the latest record of "
                                  f"{item} ({prev})")
             body["prev"] = prev
-            body_bytes = canonical_bytes(body)
+            body_bytes = canonical_bytes_validated(body)
             record_hash = sha256_hex(body_bytes)
             signature = signer.sign_record(body, record_hash)
             salt = secrets.token_bytes(merkle.SALT_BYTES)

@@ -39,6 +39,7 @@ TYPES = {
 _TYPE_STRING = ("ProvenanceRecord(string itemId,string bizStep,string eventTime,address actor,"
                 "bytes32 prev,bytes32 recordHash)")
 _DOMAIN_TYPE_STRING = "EIP712Domain(string name,string version)"
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 def typed_data(body: dict[str, Any], record_hash: str) -> dict[str, Any]:
@@ -64,22 +65,24 @@ def _keccak(data: bytes) -> bytes:
     return keccak(data)
 
 
-_DOMAIN_SEPARATOR: bytes | None = None
+_PREFIX: bytes | None = None  # 0x1901 || domain separator
+_TYPE_HASH: bytes | None = None
 
 
 def signing_digest(body: dict[str, Any], record_hash: str) -> bytes:
     """The 32-byte EIP-712 digest, computed directly (the struct is fixed) - equal to
     eth_account's ``encode_typed_data`` hash, which the tests check, and ~20x faster."""
-    global _DOMAIN_SEPARATOR
-    if _DOMAIN_SEPARATOR is None:
-        _DOMAIN_SEPARATOR = _keccak(
+    global _PREFIX, _TYPE_HASH
+    if _PREFIX is None:
+        _PREFIX = b"\x19\x01" + _keccak(
             _keccak(_DOMAIN_TYPE_STRING.encode())
             + _keccak(DOMAIN["name"].encode())
             + _keccak(DOMAIN["version"].encode())
         )
+        _TYPE_HASH = _keccak(_TYPE_STRING.encode())
     address = bytes.fromhex(body["actor"]["address"][2:])
     struct = _keccak(
-        _keccak(_TYPE_STRING.encode())
+        _TYPE_HASH
         + _keccak(body["item_id"].encode())
         + _keccak(body["biz_step"].encode())
         + _keccak(body["event_time"].encode())
@@ -87,7 +90,7 @@ def signing_digest(body: dict[str, Any], record_hash: str) -> bytes:
         + bytes.fromhex(body["prev"][2:])
         + bytes.fromhex(record_hash[2:])
     )
-    return _keccak(b"\x19\x01" + _DOMAIN_SEPARATOR + struct)
+    return _keccak(_PREFIX + struct)
 
 
 def recover_signer(body: dict[str, Any], record_hash: str, signature: str) -> str:
@@ -102,9 +105,23 @@ def recover_signer(body: dict[str, Any], record_hash: str, signature: str) -> st
         v -= 27
     if v not in (0, 1):
         raise InputError(f"signature has a bad recovery byte {raw[64]}")
+    digest = signing_digest(body, record_hash)
+    try:
+        import coincurve  # libsecp256k1: ~10x faster than the pure-Python fallback
+    except ImportError:
+        coincurve = None
+    if coincurve is not None:
+        r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")
+        if not (0 < r < _SECP256K1_N and 0 < s < _SECP256K1_N):
+            raise InputError(f"signature {signature[:18]}... is not a valid secp256k1 signature")
+        try:
+            public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([v]), digest, hasher=None)
+        except Exception as exc:  # coincurve raises plain Exception subclasses
+            raise InputError(f"signature {signature[:18]}... is not a valid secp256k1 signature") from exc
+        return to_checksum_address(_keccak(public.format(compressed=False)[1:])[-20:])
     try:
         sig = KeyAPI.Signature(vrs=(v, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")))
-        public = sig.recover_public_key_from_msg_hash(signing_digest(body, record_hash))
+        public = sig.recover_public_key_from_msg_hash(digest)
     except (BadSignature, ValidationError, ValueError) as exc:
         raise InputError(f"signature {signature[:18]}... is not a valid secp256k1 signature") from exc
     return to_checksum_address(public.to_canonical_address())

@@ -1,0 +1,246 @@
+"""Provenance benchmark: the record pipeline against a bare hashing loop, gas, verify time.
+
+1. 100k generated records: ingest (validation) + RFC 8785 canonical form + SHA-256
+   record hash + salted leaf + Merkle tree, as a ratio to a bare
+   ``sha256(json.dumps(record, sort_keys=True))`` loop over the same records, both run
+   alternately in this process (median of --rounds; target at most 3x).
+2. Gas of anchoring that whole batch in one transaction on the embedded chain (same
+   EVM rules as anvil or mainnet), and gas per record.
+3. Offline verification of one bundle (5 signed records of a ring inside that 100k
+   batch): parse + JSON Schema + record hashes + EIP-712 recovery + hash chain +
+   Merkle paths (target under 2 ms), and the proof size.
+4. Cold start of the embedded dev chain in a fresh process, against ``import typer``.
+
+    python bench/provenance.py [--records 100000] [--rounds 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lgcraft.provenance import merkle
+from lgcraft.provenance.canonical import canonical_bytes, canonical_bytes_validated
+from lgcraft.provenance.records import ZERO_HASH, validate_event
+
+KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil dev account 0
+ACTORS = [("Shuibei Precision Casting Co.", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
+          ("Longgang Master Setters Workshop", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+          ("GIA Laboratory, Hong Kong", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+          ("Shenzhen Assay Office", "0x90F79bf6EB2c4f870365E785982E1f101E93b906"),
+          ("Longgang Jewelry Flagship Store", "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65")]
+STEPS = ["casting", "setting", "grading", "hallmarking", "selling"]
+
+
+def generate(count: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    records = []
+    for n in range(count):
+        piece, step_index = divmod(n, len(STEPS))
+        step = STEPS[step_index]
+        name, address = ACTORS[step_index]
+        rec = {"item_id": f"LG-RING-2025-{piece:06d}", "biz_step": step,
+               "event_time": f"2025-03-{1 + step_index * 3:02d}T{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:00+08:00",
+               "actor": {"name": name, "address": address},
+               "location": {"name": "Shuibei Jewelry Industrial Park, Shenzhen", "country": "CN"}}
+        if step in ("casting", "hallmarking"):
+            rec["metal"] = {"type": "gold", "fineness": rng.choice([585, 750, 916])}
+            rec["weight_mg"] = rng.randint(1500, 9000)
+        if step in ("setting", "grading"):
+            rec["stones"] = [{"type": "diamond", "carat_hundredths": rng.randint(20, 300), "cut": "round brilliant",
+                              "colour": rng.choice("DEFGH"), "clarity": rng.choice(["VVS1", "VS1", "VS2", "SI1"]),
+                              "lab": "GIA", "report_number": str(rng.randint(10**9, 10**10 - 1))}]
+        if step == "casting":
+            rec["material_source"] = rng.choice(["recycled", "mined"])
+        if step == "selling":
+            rec["counterparty"] = {"name": "Retail customer"}
+        records.append(rec)
+    return records
+
+
+def baseline(records: list[dict]) -> float:
+    start = time.perf_counter()
+    sha, dumps = hashlib.sha256, json.dumps
+    for rec in records:
+        sha(dumps(rec, sort_keys=True).encode()).digest()
+    return time.perf_counter() - start
+
+
+FAKE_SIGNATURE = bytes(64) + b"\x1b"  # signing is not part of this stage (see verify below)
+
+
+def pipeline(records: list[dict]) -> tuple[float, list[list[bytes]], list[dict]]:
+    """What `record` + `anchor` do per record, minus signing and SQLite."""
+    start = time.perf_counter()
+    last: dict[str, str] = {}
+    leaves, bodies = [], []
+    sha = hashlib.sha256
+    for rec in records:
+        body = validate_event(rec)
+        body["prev"] = last.get(body["item_id"], ZERO_HASH)
+        digest = sha(canonical_bytes_validated(body)).digest()
+        record_hash = "0x" + digest.hex()
+        last[body["item_id"]] = record_hash
+        leaves.append(merkle.leaf_hash(secrets.token_bytes(32), digest, FAKE_SIGNATURE))
+        bodies.append(body)
+    levels = merkle.build_levels(leaves)
+    return time.perf_counter() - start, levels, bodies
+
+
+def measure_ingest(records: list[dict], rounds: int) -> dict:
+    base, ours = [], []
+    levels = None
+    for _ in range(rounds):
+        base.append(baseline(records))
+        elapsed, levels, _ = pipeline(records)
+        ours.append(elapsed)
+    ratios = [o / b for o, b in zip(ours, base, strict=True)]
+    return {"records": len(records), "baseline_s": statistics.median(base), "pipeline_s": statistics.median(ours),
+            "ratio": statistics.median(ratios), "us_per_record": statistics.median(ours) / len(records) * 1e6,
+            "root": "0x" + levels[-1][0].hex()}
+
+
+def measure_gas(root: str, leaf_count: int) -> dict:
+    from lgcraft.provenance.chain import open_embedded
+    from lgcraft.provenance.signing import signer_from_private_key
+
+    signer = signer_from_private_key(KEY)
+    with tempfile.TemporaryDirectory() as folder:
+        client = open_embedded(Path(folder))
+        try:
+            client.ensure_funds(signer.address)
+            deploy = client.build_deploy(signer, client.nonce(signer.address))
+            client.send_raw(deploy.raw)
+            deployed = client.wait(deploy.tx_hash, 1, 30)
+            tx = client.build_anchor(signer, deployed.contract_address, root, leaf_count, client.nonce(signer.address))
+            client.send_raw(tx.raw)
+            receipt = client.wait(tx.tx_hash, 1, 30)
+        finally:
+            client.close()
+    return {"deploy_gas": deployed.gas_used, "anchor_gas": receipt.gas_used, "leaf_count": leaf_count,
+            "gas_per_record": receipt.gas_used / leaf_count,
+            "gas_per_record_batch_1000": receipt.gas_used / 1000}
+
+
+def build_bundle(count: int) -> dict:
+    """5 signed ring records placed among ``count`` leaves; the bundle `export` would write."""
+    from lgcraft.provenance.signing import DOMAIN, signer_from_private_key
+
+    signer = signer_from_private_key(KEY)
+    events = [json.loads(line) for line in
+              (Path(__file__).resolve().parents[1] / "examples/provenance/solitaire-ring.jsonl").read_text().splitlines()]
+    prev, signed = ZERO_HASH, []
+    for event in events:
+        body = validate_event(event)
+        body["actor"]["address"] = signer.address
+        body["prev"] = prev
+        record_hash = "0x" + hashlib.sha256(canonical_bytes(body)).hexdigest()
+        signature = signer.sign_record(body, record_hash)
+        salt = secrets.token_bytes(32)
+        signed.append((body, record_hash, signature, salt))
+        prev = record_hash
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(count)]
+    positions = [count // 7 * (i + 1) for i in range(len(signed))]
+    for pos, (_, rh, sig, salt) in zip(positions, signed, strict=True):
+        leaves[pos] = merkle.leaf_hash(salt, bytes.fromhex(rh[2:]), bytes.fromhex(sig[2:]))
+    levels = merkle.build_levels(leaves)
+    root = "0x" + levels[-1][0].hex()
+    records = [{"body": body, "record_hash": rh, "salt": "0x" + salt.hex(), "signature": sig,
+                "proof": {"root": root, "leaf_index": pos, "leaf_count": count,
+                          "siblings": ["0x" + s.hex() for s in merkle.proof_for(levels, pos)]}}
+               for pos, (body, rh, sig, salt) in zip(positions, signed, strict=True)]
+    return {"format": "lgcraft-provenance-bundle", "version": 1, "merkle": merkle.MERKLE_VERSION,
+            "canonicalization": "RFC8785", "hash": "sha-256",
+            "signature": {"scheme": "EIP-712", "domain": DOMAIN, "primary_type": "ProvenanceRecord"},
+            "item_id": events[0]["item_id"], "exported_at": "2025-04-02T12:00:00+00:00",
+            "anchors": [{"root": root, "leaf_count": count, "chain_id": 131277322940537,
+                         "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "issuer": signer.address,
+                         "tx_hash": "0x" + "11" * 32, "block_number": 3, "block_hash": "0x" + "22" * 32,
+                         "block_time": 1743566400}],
+            "records": records}
+
+
+def measure_verify(count: int, repeats: int = 300) -> dict:
+    from lgcraft.provenance.bundle import check_bundle_shape, verify_bundle
+
+    bundle = build_bundle(count)
+    text = json.dumps(bundle, indent=1)
+    report = verify_bundle(bundle)
+    assert report.valid, report.failures
+    check_bundle_shape(json.loads(text))  # warm caches (schema compile happens once per process)
+    full, core = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        data = json.loads(text)
+        check_bundle_shape(data)
+        verify_bundle(data)
+        full.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        verify_bundle(data)
+        core.append(time.perf_counter() - start)
+    siblings = len(bundle["records"][0]["proof"]["siblings"])
+    proof_json = json.dumps(bundle["records"][0]["proof"])
+    return {"bundle_records": len(bundle["records"]), "batch_size": count,
+            "verify_ms": statistics.median(full) * 1e3, "verify_core_ms": statistics.median(core) * 1e3,
+            "bundle_bytes": len(text.encode()), "siblings_per_proof": siblings,
+            "proof_json_bytes": len(proof_json.encode()), "proof_binary_bytes": siblings * 32 + 8}
+
+
+def measure_cold_start(runs: int = 3) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        script = ("import sys; from pathlib import Path; from lgcraft.provenance.chain import open_embedded; "
+                  "c = open_embedded(Path(sys.argv[1])); c.block_number(); c.close()")
+        subprocess.run([sys.executable, "-c", script, folder], check=True)  # create it once
+        chain, typer_only = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", script, folder], check=True)
+            chain.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import typer"], check=True)
+            typer_only.append(time.perf_counter() - start)
+    return {"embedded_chain_start_s": statistics.median(chain), "import_typer_s": statistics.median(typer_only),
+            "ratio": statistics.median(chain) / statistics.median(typer_only)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    records = generate(args.records)
+    results = {"ingest": measure_ingest(records, args.rounds)}
+    results["gas"] = measure_gas(results["ingest"]["root"], args.records)
+    results["verify"] = measure_verify(args.records)
+    results["cold_start"] = measure_cold_start()
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    i, g, v, c = results["ingest"], results["gas"], results["verify"], results["cold_start"]
+    print(f"ingest+canonicalise+hash+tree, {i['records']:,} records: {i['pipeline_s']:.2f} s "
+          f"({i['us_per_record']:.1f} us/record) vs json.dumps(sort_keys)+sha256 {i['baseline_s']:.2f} s: "
+          f"ratio {i['ratio']:.2f}x (target <= 3x)")
+    print(f"anchor one batch of {g['leaf_count']:,}: {g['anchor_gas']:,} gas = {g['gas_per_record']:.3f} gas/record "
+          f"({g['gas_per_record_batch_1000']:.1f} for a batch of 1,000); deploy {g['deploy_gas']:,} gas")
+    print(f"verify one bundle offline ({v['bundle_records']} records, batch of {v['batch_size']:,}): "
+          f"{v['verify_ms']:.2f} ms with parse+schema, {v['verify_core_ms']:.2f} ms checks only (target < 2 ms)")
+    print(f"proof size: {v['siblings_per_proof']} siblings = {v['proof_json_bytes']} bytes JSON "
+          f"({v['proof_binary_bytes']} binary); bundle {v['bundle_bytes']:,} bytes")
+    print(f"embedded chain cold start: {c['embedded_chain_start_s']:.2f} s vs import typer "
+          f"{c['import_typer_s']:.2f} s ({c['ratio']:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
