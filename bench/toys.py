@@ -1,0 +1,156 @@
+"""Benchmark for `lgcraft toys`: compiled sizes, simulator speed, check time.
+
+Run: python bench/toys.py [--events N] [--json]
+
+* Size: each example compiled, flash and RAM against its board budget, and the 12-state
+  example against the issue's target (1 KB flash, 256 B RAM).
+* Simulator: events per second of the Python simulator on a random trace (sensor events
+  0-2 s apart), against the C runtime (gcc -O2 on this machine) on the same trace in the
+  same run; target >= 100k events/s.
+* Check: time to check a generated 50-state script (target < 2 s), with the 12-state
+  example measured in the same run for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lgcraft.toys.check import check_program  # noqa: E402
+from lgcraft.toys.compiler import encode, size_report  # noqa: E402
+from lgcraft.toys.engine import Engine  # noqa: E402
+from lgcraft.toys.generate import GENERATED_PROFILE, generate_script  # noqa: E402
+from lgcraft.toys.model import load_profile, load_script  # noqa: E402
+from lgcraft.toys.program import build_program  # noqa: E402
+
+EXAMPLES = REPO / "examples" / "toys"
+NAMES = ["mimi", "bolt", "luna"]
+
+
+def example(name: str):
+    return build_program(load_script(EXAMPLES / f"{name}.toy.yaml"), load_profile(EXAMPLES / f"{name}.profile.yaml"))
+
+
+def sensor_trace(program, n: int, seed: int = 1):
+    rng = random.Random(seed)
+    external = [i for i, e in enumerate(program.event_names) if e not in program.script.events]
+    t, trace = 0, []
+    for _ in range(n):
+        t += rng.randrange(0, 2000)
+        trace.append((t, rng.choice(external)))
+    return trace
+
+
+def best_of(runs: int, fn) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def c_runtime(folder: Path) -> Path | None:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    exe = folder / "toyrt_host"
+    runtime = REPO / "lgcraft" / "toys" / "runtime"
+    subprocess.run([cc, "-std=c99", "-O2", "-o", str(exe), str(runtime / "toyrt.c"), str(runtime / "toyrt_host.c")],
+                   check=True)
+    return exe
+
+
+def c_events_per_second(exe: Path, image: bytes, trace, folder: Path) -> float:
+    prog = folder / "p.bin"
+    prog.write_bytes(image)
+    text = "".join(f"{t} {ev}\n" for t, ev in trace).encode()
+
+    def run(data: bytes) -> None:
+        subprocess.run([str(exe), str(prog), "1"], input=data, stdout=subprocess.DEVNULL, check=True)
+
+    empty = best_of(3, lambda: run(b""))
+    full = best_of(3, lambda: run(text))
+    return len(trace) / max(full - empty, 1e-9)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: dict = {"sizes": [], "simulator": [], "check": []}
+
+    for name in NAMES:
+        program = example(name)
+        image = encode(program)
+        report = size_report(program, image)
+        results["sizes"].append({
+            "example": name, "states": len(program.state_names), "mcu": program.profile.mcu,
+            "flash_bytes": report.flash_bytes, "flash_budget_bytes": report.flash_budget_bytes,
+            "ram_bytes": report.ram_bytes, "ram_budget_bytes": report.ram_budget_bytes,
+            "flash_vs_1kb": round(report.flash_bytes / 1024, 3), "ram_vs_256b": round(report.ram_bytes / 256, 3),
+        })
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        exe = c_runtime(folder)
+        for name in NAMES:
+            program = example(name)
+            trace = sensor_trace(program, args.events)
+            py_time = best_of(3, lambda program=program, trace=trace: Engine(program, 1).run(trace))
+            py_rate = len(trace) / py_time
+            c_rate = c_events_per_second(exe, encode(program), trace, folder) if exe else None
+            results["simulator"].append({
+                "example": name, "events": len(trace), "python_events_per_s": round(py_rate),
+                "c_runtime_events_per_s": round(c_rate) if c_rate else None,
+                "python_vs_c": round(py_rate / c_rate, 3) if c_rate else None,
+                "python_vs_target_100k": round(py_rate / 100_000, 2),
+            })
+
+    profile = load_profile(text=yaml.safe_dump(GENERATED_PROFILE, sort_keys=False))
+    generated = build_program(load_script(text=yaml.safe_dump(generate_script(50, seed=1), sort_keys=False)), profile)
+    for label, program in (("bolt (12 states)", example("bolt")), ("generated (50 states)", generated)):
+        holder = {}
+        seconds = best_of(3, lambda program=program, holder=holder: holder.__setitem__("r", check_program(program)))
+        report = holder["r"]
+        results["check"].append({
+            "script": label, "states": len(program.state_names), "configurations": report.configurations,
+            "moves": report.moves, "seconds": round(seconds, 3),
+            "configurations_per_s": round(report.configurations / seconds),
+            "vs_target_2s": round(seconds / 2.0, 3),
+        })
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print("Compiled size (flash = program image, RAM = runtime state + expression stack)")
+    for r in results["sizes"]:
+        print(f"  {r['example']:5} {r['states']:3} states  flash {r['flash_bytes']:5} / {r['flash_budget_bytes']} B"
+              f"  RAM {r['ram_bytes']:4} / {r['ram_budget_bytes']} B  ({r['mcu']}; x{r['flash_vs_1kb']} of 1 KB,"
+              f" x{r['ram_vs_256b']} of 256 B)")
+    print("Simulator (sensor events 0-2 s apart)")
+    for r in results["simulator"]:
+        c = f"C runtime {r['c_runtime_events_per_s']:,}/s, Python = x{r['python_vs_c']} of C" if r["c_runtime_events_per_s"] else "no C compiler"
+        print(f"  {r['example']:5} Python {r['python_events_per_s']:,} events/s (x{r['python_vs_target_100k']} of the 100k target); {c}")
+    print("Check (explicit-state search)")
+    for r in results["check"]:
+        print(f"  {r['script']:22} {r['configurations']:6} configurations, {r['moves']:7} moves in {r['seconds']:.2f} s"
+              f" ({r['configurations_per_s']:,}/s; x{r['vs_target_2s']} of the 2 s target)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
