@@ -73,26 +73,26 @@ def hub_cache_dir() -> Path:
 
 
 def local_diffusion_models(settings: Settings) -> list[str]:
-    """Diffusers pipeline folders in the Hugging Face cache and ``[jewelry] models_dir``."""
-    found = []
-    hub = hub_cache_dir()
-    if hub.is_dir():
-        for repo in sorted(hub.glob("models--*")):
-            if any(repo.glob("snapshots/*/model_index.json")):
-                found.append(repo.name[len("models--"):].replace("--", "/"))
-    models_dir = settings.get("jewelry", "models_dir")
-    if models_dir and Path(models_dir).expanduser().is_dir():
-        for index in sorted(Path(models_dir).expanduser().glob("*/model_index.json")):
-            found.append(str(index.parent))
-    return found
+    """Diffusers models in the Hugging Face cache and ``[jewelry] models_dir`` (ids or paths)."""
+    from lgcraft.jewelry.models import discover_models
+
+    return [m.id for m in discover_models(settings.get("jewelry", "models_dir"))]
 
 
 def check_models(settings: Settings) -> Check:
-    models = local_diffusion_models(settings)
-    if models:
-        return Check("diffusion models", True, ", ".join(models))
-    return Check("diffusion models", False, "none found locally",
-                 "download a diffusers pipeline folder and pass --model PATH (see README)")
+    from lgcraft.jewelry.models import DEFAULT_MODEL, discover_models
+
+    found = discover_models(settings.get("jewelry", "models_dir"))
+    pipelines = [m for m in found if m.is_pipeline]
+    if pipelines:
+        detail = ", ".join(f"{m.id} ({m.license or 'licence unknown'}, commercial use: {m.commercial})"
+                           for m in pipelines)
+        fix = None if any(m.is_default for m in pipelines) else (
+            f"optional: the default {DEFAULT_MODEL} is not cached (`hf download {DEFAULT_MODEL}`)")
+        return Check("diffusion models", True, detail, fix)
+    return Check("diffusion models", False, "no diffusers pipeline found locally",
+                 f"on a connected machine: `hf download {DEFAULT_MODEL}`, or pass --model PATH "
+                 "to a diffusers folder (see `lgcraft jewelry models`)")
 
 
 def check_chain(settings: Settings) -> Check:
