@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,12 @@ def _keccak(data: bytes) -> bytes:
     return keccak(data)
 
 
+@lru_cache(maxsize=1024)
+def _keccak_text(text: str) -> bytes:
+    """keccak of a short repeated string (item ids, step names): cached."""
+    return _keccak(text.encode())
+
+
 _PREFIX: bytes | None = None  # 0x1901 || domain separator
 _TYPE_HASH: bytes | None = None
 
@@ -83,8 +90,8 @@ def signing_digest(body: dict[str, Any], record_hash: str) -> bytes:
     address = bytes.fromhex(body["actor"]["address"][2:])
     struct = _keccak(
         _TYPE_HASH
-        + _keccak(body["item_id"].encode())
-        + _keccak(body["biz_step"].encode())
+        + _keccak_text(body["item_id"])
+        + _keccak_text(body["biz_step"])
         + _keccak(body["event_time"].encode())
         + bytes(12) + address
         + bytes.fromhex(body["prev"][2:])
