@@ -241,7 +241,7 @@ def compile_command(
     profile: Path | None = PROFILE,
     target: str = typer.Option("bin", "--target", "-t", help="bin (binary image) or c (C source + header)."),
     output: Path | None = typer.Option(None, "--output", "-o",
-                                       help="Output file (.bin) or folder/stem for .c/.h; default next to the script."),
+                                       help="Output .bin file, or for C a folder (or NAME.c); default next to the script."),
 ) -> None:
     """Compile for the toy's C runtime: a versioned binary with header and CRC-32, or a
     C source/header pair; prints flash and RAM used / budget and refuses over 100%.
@@ -257,8 +257,8 @@ def compile_command(
     program = load_program(script, profile, need_profile=True)
     stem = script.name.split(".")[0]
     if output is None:
-        output = script.parent / (f"{stem}.bin" if target == "bin" else stem)
-    result = compile_files(program, target, output)
+        output = script.parent / f"{stem}.bin" if target == "bin" else script.parent
+    result = compile_files(program, target, output, stem)
     data = {k: v for k, v in vars(result).items()}
 
     def render():

@@ -97,9 +97,9 @@ class CompileResult:
     crc32: str
 
 
-def compile_files(program: Program, target: str, output: Path) -> CompileResult:
-    """Compile and write ``output`` (a .bin file, or a directory/stem for .c + .h).
-    Over budget: nothing is written and `VerificationError` is raised."""
+def compile_files(program: Program, target: str, output: Path, stem: str | None = None) -> CompileResult:
+    """Compile and write ``output``: a .bin file, or for C a folder (files named ``stem``)
+    or a ``NAME.c``/``NAME.h`` path. Over budget: nothing is written (see `fits`)."""
     from lgcraft.toys.compiler import c_sources, encode, read_header, size_report
 
     image = encode(program)
@@ -119,8 +119,10 @@ def compile_files(program: Program, target: str, output: Path) -> CompileResult:
         write_atomic(output, image)
         result.outputs = [str(output)]
     elif target == "c":
-        stem = output.stem if output.suffix in (".c", ".h") else output.name
-        folder = output.parent if output.suffix in (".c", ".h") else output
+        if output.suffix in (".c", ".h"):
+            stem, folder = output.stem, output.parent
+        else:
+            stem, folder = stem or output.name, output
         ident = "".join(ch if ch.isalnum() else "_" for ch in stem)
         header, source = c_sources(program, image, ident)
         write_atomic(folder / f"{ident}.h", header.encode())

@@ -75,7 +75,7 @@ def test_ram_formula_matches_struct_layout():
 
 def test_c_target_writes_header_and_source(tmp_path):
     program = example_program("mimi")
-    result = compile_files(program, "c", tmp_path / "mimi")
+    result = compile_files(program, "c", tmp_path / "mimi", "mimi")
     header = (tmp_path / "mimi" / "mimi.h").read_text()
     source = (tmp_path / "mimi" / "mimi.c").read_text()
     assert "#define TOY_EV_PAT_HEAD" in header and "#define TOYRT_MAX_SLOTS" in header

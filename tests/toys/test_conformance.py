@@ -66,3 +66,52 @@ def test_sized_runtime_matches_reported_ram(name, tmp_path):
     rng = random.Random(1)
     trace = _trace(program, rng, 100)
     assert run_c(exe, encode(program), 9, trace, tmp_path) == canonical_log(program, trace, 9)
+
+
+FIRMWARE_MAIN = r"""
+#include <stdio.h>
+#include "mimi.h"
+#include "toyrt.h"
+static void on_action(void *user, uint32_t t, uint8_t op, const int32_t *a, uint8_t n) {
+    uint8_t i; (void)user;
+    printf("%lu %d", (unsigned long)t, op);
+    for (i = 0; i < n; i++) printf(" %ld", (long)a[i]);
+    printf("\n");
+}
+int main(void) {
+    static toyrt_t rt;
+    if (toyrt_init(&rt, toy_program, TOY_PROGRAM_SIZE, 7, on_action, 0) != TOYRT_OK) return 1;
+    toyrt_start(&rt, 0);
+    toyrt_event(&rt, 1000, TOY_EV_PAT_HEAD);
+    toyrt_advance(&rt, 5000);
+    printf("sizeof %lu\n", (unsigned long)sizeof(toyrt_t));
+    return 0;
+}
+"""
+
+
+def test_generated_c_builds_into_firmware(tmp_path):
+    import ctypes
+    import shutil
+
+    from lgcraft.toys.workflow import compile_files
+
+    from .conftest import RUNTIME
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    program = example_program("mimi")
+    compile_files(program, "c", tmp_path, "mimi")
+    (tmp_path / "main.c").write_text(FIRMWARE_MAIN)
+    exe = tmp_path / "firmware"
+    subprocess.run([cc, "-std=c99", "-Wall", "-Werror", "-include", str(tmp_path / "mimi.h"), f"-I{RUNTIME}",
+                    f"-I{tmp_path}", "-o", str(exe), str(tmp_path / "main.c"), str(tmp_path / "mimi.c"),
+                    str(RUNTIME / "toyrt.c")], check=True, capture_output=True, text=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[-1] == f"sizeof {ram_bytes(program.n_slots, len(program.var_names), ctypes.sizeof(ctypes.c_void_p))}"
+    trace = [(1000, program.event_id("pat_head")), (5000, -1)]
+    names = ["?", "enter", "exit", "play", "speak", "led", "motor", "record", "upload", "delete", "listen",
+             "set", "raise", "drop", "random", "utility"]
+    as_words = [" ".join([line.split()[0], names[int(line.split()[1])], *line.split()[2:]]) for line in out[:-1]]
+    assert as_words == canonical_log(program, trace, 7)
