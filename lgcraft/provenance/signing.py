@@ -106,6 +106,8 @@ def recover_signer(body: dict[str, Any], record_hash: str, signature: str) -> st
     from eth_keys.exceptions import BadSignature, ValidationError
     from eth_utils import to_checksum_address
 
+    from lgcraft.provenance.records import _checksum
+
     raw = _hex_bytes(signature, 65, "signature")
     v = raw[64]
     if v >= 27:
@@ -125,7 +127,7 @@ def recover_signer(body: dict[str, Any], record_hash: str, signature: str) -> st
             public = coincurve.PublicKey.from_signature_and_message(raw[:64] + bytes([v]), digest, hasher=None)
         except Exception as exc:  # coincurve raises plain Exception subclasses
             raise InputError(f"signature {signature[:18]}... is not a valid secp256k1 signature") from exc
-        return to_checksum_address(_keccak(public.format(compressed=False)[1:])[-20:])
+        return _checksum("0x" + _keccak(public.format(compressed=False)[1:])[-20:].hex())
     try:
         sig = KeyAPI.Signature(vrs=(v, int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big")))
         public = sig.recover_public_key_from_msg_hash(digest)
