@@ -54,6 +54,8 @@ SLICING = typer.Option(False, "--attention-slicing", help="Lower peak memory, sl
 TILING = typer.Option(False, "--vae-tiling", help="Decode large images in tiles (less memory).")
 OFFLOAD = typer.Option(False, "--cpu-offload", help="Keep idle parts in RAM (GPU only).")
 RECORD = typer.Option(False, "--record", help="Add each draft to the provenance store as a design-origin record.")
+DESIGNER = typer.Option(None, "--designer", help="Designer named in --record records (default [jewelry] designer, else login name).")
+ITEM_ID = typer.Option(None, "--item-id", help="Item id for --record (default DRAFT-<content hash>; -NNN added per draft).")
 
 
 class _StopFlag:
@@ -103,13 +105,13 @@ def _out_dir(app_ctx, out: Path | None) -> Path:
     return Path(app_ctx.settings.get("jewelry", "out_dir", str, "drafts", flag=out))
 
 
-def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, **kwargs):
+def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designer: str | None = None,
+                    item_id: str | None = None, **kwargs):
     from lgcraft.jewelry.drafts import prepare, run_plan
 
     out = app_ctx.out
     prepared = prepare(options)               # licence / safetensors / paths, before torch
-    if record:
-        _recorder()                           # fail before drafting if recording cannot work
+    target = _record_target(app_ctx, designer, item_id) if record else None   # fail early
     for job in plan.jobs[:50]:
         out.detail(f"#{job.index} {job.design} seed {job.seed}\n  prompt: {job.prompt}\n"
                    f"  negative: {job.negative}")
@@ -123,7 +125,10 @@ def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, **kwarg
 
         report = run_plan(plan, options, out_dir, prepared=prepared, on_loaded=loaded,
                           on_image=image_done, should_stop=stop, **kwargs)
-    records = _record_all(report) if record else None
+    records = _record_all(target, report) if target else None
+    if records:
+        out.info(f"Recorded {len(records)} design-origin records in the provenance store "
+                 f"(first item id {records[0]['item_id']})")
     data = _report_data(report, records)
     out.emit(data, lambda: _render_report(out, report))
     if report.interrupted:
@@ -163,16 +168,25 @@ def _render_report(out, report):
 
 
 # -- provenance ---------------------------------------------------------------------------------
-def _recorder():
-    from lgcraft.jewelry.record import recorder
+def _record_target(app_ctx, designer: str | None, item_id: str | None):
+    import getpass
 
-    return recorder()
+    from lgcraft.jewelry.record import open_target
+
+    try:
+        default = getpass.getuser()
+    except (KeyError, OSError):
+        default = "designer"
+    name = app_ctx.settings.get("jewelry", "designer", str, default, flag=designer)
+    return open_target(app_ctx.settings, designer=name, item_id=item_id)
 
 
-def _record_all(report) -> list[dict]:
+def _record_all(target, report) -> list[dict]:
     from lgcraft.jewelry.record import record_report
 
-    return record_report(report)
+    if not report.images:
+        return []
+    return record_report(target, report)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -189,7 +203,7 @@ def draft(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (prompts, seeds, count); load nothing."),
     tiny_vae: str = TINY_VAE, accept_license: bool = ACCEPT, allow_unsafe_weights: bool = UNSAFE,
     attention_slicing: bool = SLICING, vae_tiling: bool = TILING, cpu_offload: bool = OFFLOAD,
-    record: bool = RECORD,
+    record: bool = RECORD, designer: str = DESIGNER, item_id: str = ITEM_ID,
 ) -> None:
     """Draft jewelry designs from structured options or a brief file.
 
@@ -229,7 +243,7 @@ def draft(
                        accept_license=accept_license, allow_unsafe_weights=allow_unsafe_weights,
                        attention_slicing=attention_slicing, vae_tiling=vae_tiling,
                        cpu_offload=cpu_offload, steps=steps, guidance=guidance)
-    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record)
+    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record, designer, item_id)
 
 
 def _print_plan(app_ctx, plan, model: str | None) -> None:
@@ -269,7 +283,7 @@ def refine(
     lora: list[str] = LORA, device: str = DEVICE, dtype: str = DTYPE, out: Path = OUT,
     tiny_vae: str = TINY_VAE, accept_license: bool = ACCEPT, allow_unsafe_weights: bool = UNSAFE,
     attention_slicing: bool = SLICING, vae_tiling: bool = TILING, cpu_offload: bool = OFFLOAD,
-    record: bool = RECORD,
+    record: bool = RECORD, designer: str = DESIGNER, item_id: str = ITEM_ID,
 ) -> None:
     """Refine a sketch or an earlier draft (img2img), or draft along its lines (ControlNet).
 
@@ -296,7 +310,7 @@ def refine(
                        mode="controlnet" if control else "img2img", init_image=sketch,
                        strength=strength, control=control, control_model=control_model,
                        control_scale=control_scale)
-    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record)
+    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record, designer, item_id)
 
 
 @app.command("inpaint")
@@ -313,9 +327,9 @@ def inpaint(
     lora: list[str] = LORA, device: str = DEVICE, dtype: str = DTYPE, out: Path = OUT,
     accept_license: bool = ACCEPT, allow_unsafe_weights: bool = UNSAFE,
     attention_slicing: bool = SLICING, vae_tiling: bool = TILING, cpu_offload: bool = OFFLOAD,
-    record: bool = RECORD,
+    record: bool = RECORD, designer: str = DESIGNER, item_id: str = ITEM_ID,
 ) -> None:
-    """Change one region of a draft, e.g. swap the centre stone.
+    """Change one region of a draft (say, swap the centre stone).
 
     Example: lgcraft jewelry inpaint drafts/001-ring-s7-ab12cd34.png --mask stone-mask.png --stone emerald --cut emerald "emerald cut green emerald"
     """
@@ -336,7 +350,7 @@ def inpaint(
                        allow_unsafe_weights=allow_unsafe_weights, attention_slicing=attention_slicing,
                        vae_tiling=vae_tiling, cpu_offload=cpu_offload, steps=steps, guidance=guidance,
                        mode="inpaint", init_image=image, mask_image=mask, strength=strength)
-    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record)
+    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record, designer, item_id)
 
 
 @app.command("replay")

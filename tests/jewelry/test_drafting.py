@@ -289,3 +289,32 @@ def test_ctrl_c_finishes_the_file_and_exits_130(tiny_models, tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     report = json.loads(next(out.glob("report-*.json")).read_text())
     assert report["interrupted"] is True and len(report["images"]) == len(pngs)
+
+
+def test_record_adds_design_origin_records(tiny_models, tmp_path, monkeypatch):
+    from lgcraft.provenance import open_store
+
+    monkeypatch.chdir(tmp_path)
+    open_store(cwd=tmp_path, create=True).close()
+    monkeypatch.setenv("LGCRAFT_PRIVATE_KEY", "0x" + "11" * 32)
+    data = invoke_json("draft", "--type", "ring", "--metal", "platinum", "-n", "2", "--seed", "1",
+                       "--steps", "1", "--model", str(tiny_models["sd"]), "--out", str(tmp_path / "d"),
+                       "--record", "--designer", "Studio Lin")
+    records = data["records"]
+    assert [r["item_id"] for r in records] == [f"DRAFT-{i['sha256'][:16].upper()}" for i in data["images"]]
+    with open_store(cwd=tmp_path) as store:
+        stored = store.records_of(records[0]["item_id"])
+    body = stored[0].body
+    assert body["biz_step"] == "commissioning" and body["actor"]["name"] == "Studio Lin"
+    hashes = {a.get("sha256") for a in body["attachments"]}
+    assert any(data["images"][0]["sha256"] in (h or "") for h in hashes)
+    assert "seed 1" in body["note"]
+
+
+def test_record_without_store_fails_before_drafting(tiny_models, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LGCRAFT_PRIVATE_KEY", "0x" + "11" * 32)
+    rc = main(["jewelry", "draft", "--type", "ring", "--seed", "1", "--steps", "1", "--model",
+               str(tiny_models["sd"]), "--out", str(tmp_path / "d"), "--record"])
+    assert rc == 2 and "Error:" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
