@@ -41,6 +41,8 @@ FLASH_WINDOW_MS = 1000
 MAX_FLASHES = 3
 MAX_FINDINGS_PER_RULE = 20
 _BRANCH_LIMIT = 64
+_MARK = 1 << 40  # marks an armed timer whose remaining time an event move keeps
+_KEEP = -2
 
 
 @dataclass
@@ -196,6 +198,25 @@ class _Checker:
                         pending.append([*chooser.chosen[:i], alt])
         return results
 
+    def _event_outcomes(self, config: tuple, move: int):
+        """Outcomes of an event move. They depend only on (leaf, listening, variables):
+        no timer fires during an event, so each armed timer either keeps its remaining
+        time, is disarmed, or is re-armed; cached with "keep" markers for the first."""
+        nv = self.n_vars
+        key = (config[0], config[1], config[5:5 + nv], move)
+        cached = self._event_cache.get(key)
+        if cached is None:
+            marked = config[:5 + nv] + tuple(_MARK + slot for slot in range(self.p.n_slots))
+            cached = []
+            for log, choices, taken, leaf, listen, (values, rem) in self._outcomes(marked, move):
+                spec = tuple(_KEEP if r == _MARK + slot else r for slot, r in enumerate(rem))
+                cached.append((log, choices, taken, leaf, listen, values, spec))
+            self._event_cache[key] = cached
+        rem = config[5 + nv:]
+        return [(log, choices, taken, leaf, listen,
+                 (values, tuple(r if s == _KEEP else s for r, s in zip(rem, spec, strict=True))))
+                for log, choices, taken, leaf, listen, values, spec in cached]
+
     def _snapshot_rest(self) -> tuple:
         e = self.engine
         now = e.now
@@ -209,8 +230,11 @@ class _Checker:
         self.engine.log = []
         self.engine.start(0)
         self.entered_at = {}
+        self._event_cache: dict = {}
+        self._monitor_cache: dict = {}
+        self._conflict_cache: dict = {}
         # consent, indicator, pending upload, after the start-up entries
-        bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0))
+        bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0), self.engine.leaf)
         root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v,
                 *(-1 if d is None else d for d in self.engine.deadline))
         self.parent: dict[tuple, tuple | None] = {root: None}
@@ -261,7 +285,8 @@ class _Checker:
                         self.parent[succ] = (config, move, ())
                         queue.append(succ)
                     continue
-                for log, choices, taken, new_leaf, new_listen, (values, new_rem) in self._outcomes(config, move):
+                outcomes = self._event_outcomes(config, move) if move >= 0 else self._outcomes(config, move)
+                for log, choices, taken, new_leaf, new_listen, (values, new_rem) in outcomes:
                     moves += 1
                     consent = config[2]
                     if move == self.consent_ev:
@@ -271,7 +296,15 @@ class _Checker:
                     if move == self.battery_ev and taken == -1:
                         self._add("low-battery", leaf, config, (move, choices),
                                   f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
-                    bits = self._monitor(config, (move, choices), log, (consent, config[3], config[4]))
+                    bits_in = (consent, config[3], config[4])
+                    if move >= 0:
+                        mkey = (bits_in, id(log))
+                        bits = self._monitor_cache.get(mkey)
+                        if bits is None:
+                            bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
+                            self._monitor_cache[mkey] = bits
+                    else:
+                        bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
                     succ = (new_leaf, new_listen, *bits, *values, *new_rem)
                     if new_leaf != leaf:
                         leaves_left.add(leaf)
@@ -350,7 +383,14 @@ class _Checker:
                               location)
 
     # ---------------------------------------------------------------- per-move rules
-    def _conflicts(self, config: tuple, event: int) -> None:
+    def _conflicts(self, config: tuple, event: int) -> bool:
+        key = (config[0], config[1], config[5:5 + self.n_vars], event)
+        enabled = self._conflict_cache.get(key)
+        if enabled is None:
+            enabled = self._conflict_cache[key] = self._conflicts_uncached(config, event)
+        return enabled
+
+    def _conflicts_uncached(self, config: tuple, event: int) -> bool:
         p = self.p
         v = config[5:5 + self.n_vars]
         if p.keyword_event[event] and not config[1]:
@@ -373,7 +413,7 @@ class _Checker:
                       _position(p, first[1].model.path))
         return True
 
-    def _monitor(self, config: tuple, last, log: list, bits: tuple) -> tuple:
+    def _monitor(self, config: tuple, last, log: list, bits: tuple, leaf_after: int = 0) -> tuple:
         consent, indicator, pending = bits
         p, prof = self.p, self.profile
         for entry in log:
@@ -395,7 +435,7 @@ class _Checker:
             elif op in ("listen", "record"):
                 if op == "listen" and not entry[2]:
                     continue
-                where = p.state_names[self.engine.leaf] if config is not None else "start"
+                where = p.state_names[leaf_after] if config is not None else "start"
                 if not consent:
                     self._add("mic-consent", (op, where), config, last,
                               f"microphone ({op}) used without the parent's consent event"
