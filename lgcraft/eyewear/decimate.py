@@ -1,9 +1,10 @@
-"""Decimation to a triangle budget (quadric, fast-simplification) keeping UVs, and the
-geometric error against the original (Hausdorff distance, sampled).
+"""Decimation to a triangle budget keeping UVs, and the geometric error against the
+original (Hausdorff distance, sampled).
 
-fast-simplification drops vertex attributes; it does report its collapses, and the
-surviving vertices keep their order, so each output vertex takes the UV of the input
-vertex it survived as.
+The simplifier is meshoptimizer's (the one gltf-transform uses): quadric edge collapse
+that keeps a subset of the original vertices, so UVs, seams and thin tubes (temples)
+survive exactly. Without it, fast-simplification is the fallback: it drops vertex
+attributes, so each output vertex takes the UV of the input vertex it survived as.
 """
 
 from __future__ import annotations
@@ -31,12 +32,37 @@ def allocate_budget(counts: list[int], budget: int) -> list[int]:
     return [f + int(spare * a / total_above) for f, a in zip(floor, above, strict=True)]
 
 
+def _compact(part: Part, faces: np.ndarray) -> Part:
+    mask = np.zeros(len(part.vertices), dtype=bool)
+    mask[faces.ravel()] = True
+    remap = np.cumsum(mask) - 1
+    return part.copy(vertices=part.vertices[mask], faces=remap[faces],
+                     uv=None if part.uv is None else part.uv[mask], components=None)
+
+
 def decimate_part(part: Part, target: int) -> Part:
     """Quadric decimation of one part to about ``target`` triangles, UVs carried over."""
-    import fast_simplification
-
     if target >= len(part.faces) or len(part.faces) < 4:
         return part
+    try:
+        import meshoptimizer
+    except ImportError:
+        return _decimate_fqms(part, target)
+    indices = np.ascontiguousarray(part.faces, dtype=np.uint32).ravel()
+    positions = np.ascontiguousarray(part.vertices, dtype=np.float32)
+    dest = np.zeros_like(indices)
+    # no error bound: the budget decides; the Hausdorff check reports what it cost
+    count = meshoptimizer.simplify(dest, indices, positions, target_index_count=int(target) * 3,
+                                   target_error=1.0)
+    faces = dest[:count].reshape(-1, 3).astype(np.int64)
+    if len(faces) == 0:
+        return part
+    return _compact(part, faces)
+
+
+def _decimate_fqms(part: Part, target: int) -> Part:
+    import fast_simplification
+
     points, faces, collapses = fast_simplification.simplify(
         part.vertices, part.faces.astype(np.int64), target_count=max(int(target), 4),
         return_collapses=True)
@@ -51,7 +77,12 @@ def decimate_part(part: Part, target: int) -> Part:
             from scipy.spatial import cKDTree
 
             uv = part.uv[cKDTree(part.vertices).query(points)[1]]
-    return part.copy(vertices=np.asarray(points, np.float64), faces=np.asarray(faces, np.int64), uv=uv)
+    out = part.copy(vertices=np.asarray(points, np.float64), faces=np.asarray(faces, np.int64), uv=uv)
+    if len(out.faces) > 1.2 * target and len(out.faces) < 0.9 * len(part.faces):
+        # quadric collapse can stall on fans of sliver triangles; a second pass on the
+        # now better-shaped mesh gets to the budget
+        return _decimate_fqms(out, target)
+    return out
 
 
 def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -87,31 +118,40 @@ def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.nda
     return np.linalg.norm(p - closest, axis=1)
 
 
-def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 4,
-                  ) -> np.ndarray:
-    """Distance of each point to the surface: exact over the triangles around its ``k``
-    nearest vertices (an upper bound that is tight for meshes like these)."""
+def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 6,
+                  min_samples: int = 40000, seed: int = 0) -> np.ndarray:
+    """Distance of each point to the surface (vertices, faces).
+
+    Candidate triangles are those owning the ``k`` nearest of dense surface samples
+    (face centroids plus area-weighted random points); distances to them are exact.
+    """
     from scipy.spatial import cKDTree
 
     if len(points) == 0 or len(faces) == 0:
         return np.zeros(len(points))
-    k = min(k, len(vertices))
-    _, near = cKDTree(vertices).query(points, k=k)
+    tri = vertices[faces]
+    sample_pts = [tri.mean(axis=1)]
+    sample_faces = [np.arange(len(faces))]
+    if len(faces) < min_samples:
+        rng = np.random.default_rng(seed)
+        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        extra = min_samples - len(faces)
+        pick = rng.choice(len(faces), size=extra, p=area / area.sum()) if area.sum() > 0 else rng.integers(0, len(faces), extra)
+        r1, r2 = rng.random(extra), rng.random(extra)
+        flip = r1 + r2 > 1
+        r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]
+        t = tri[pick]
+        sample_pts.append(t[:, 0] + (t[:, 1] - t[:, 0]) * r1[:, None] + (t[:, 2] - t[:, 0]) * r2[:, None])
+        sample_faces.append(pick)
+    samples = np.vstack(sample_pts)
+    owners = np.concatenate(sample_faces)
+    k = min(k, len(samples))
+    _, near = cKDTree(samples).query(points, k=k)
     near = near.reshape(len(points), -1)
-    # vertex -> incident faces (CSR)
-    flat = faces.ravel()
-    order = np.argsort(flat, kind="stable")
-    start = np.searchsorted(flat[order], np.arange(len(vertices) + 1))
-    cand_v = near.ravel()
-    counts = start[cand_v + 1] - start[cand_v]
-    owner = np.repeat(np.repeat(np.arange(len(points)), near.shape[1]), counts)
-    offs = np.repeat(start[cand_v], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    cand_f = order[offs] // 3
-    # a face reached from several of the k vertices is measured once
-    pair = np.unique(owner.astype(np.int64) * len(faces) + cand_f)
-    owner, cand_f = pair // len(faces), pair % len(faces)
-    tri = vertices[faces[cand_f]]
-    d = _closest_on_triangles(points[owner], tri[:, 0], tri[:, 1], tri[:, 2])
+    owner = np.repeat(np.arange(len(points)), near.shape[1])
+    cand_f = owners[near.ravel()]
+    t = tri[cand_f]
+    d = _closest_on_triangles(points[owner], t[:, 0], t[:, 1], t[:, 2])
     best = np.full(len(points), np.inf)
     np.minimum.at(best, owner, d)
     return best

@@ -50,6 +50,8 @@ def face_components(part: Part) -> np.ndarray:
     m = len(part.faces)
     if m == 0:
         return np.zeros(0, dtype=np.int64)
+    if part.components is not None and len(part.components) == m:
+        return part.components
     ids = weld_positions(part.vertices, _default_tol(part.vertices))
     topo = ids[part.faces]
     # link faces through any shared edge (also non-manifold ones) via shared vertices
@@ -153,11 +155,12 @@ def assign_roles(parts: list[Part], width: float, halfdepth: float) -> list[Part
 
 def _subpart(src: Part, face_index: np.ndarray, name: str, role: str) -> Part:
     faces = src.faces[face_index]
-    used = np.unique(faces)
-    remap = np.full(len(src.vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return Part(name, src.vertices[used], remap[faces], None if src.uv is None else src.uv[used],
-                src.material, role, src.original_name)
+    mask = np.zeros(len(src.vertices), dtype=bool)
+    mask[faces.ravel()] = True
+    remap = np.cumsum(mask) - 1
+    comps = None if src.components is None else src.components[face_index]
+    return Part(name, src.vertices[mask], remap[faces], None if src.uv is None else src.uv[mask],
+                src.material, role, src.original_name, comps)
 
 
 def _lens_boxes_from_meshes(parts: list[Part]):

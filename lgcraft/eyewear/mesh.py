@@ -31,6 +31,7 @@ class Part:
     material: Any = None  # a trimesh material, kept for export
     role: str = "part"  # front, temple_left, lens_right, nose_pads, band, ...
     original_name: str = ""
+    components: np.ndarray | None = None  # connected-component label per face, when known
 
     @property
     def triangles(self) -> int:
@@ -39,7 +40,8 @@ class Part:
     def copy(self, **changes) -> Part:
         data = dict(name=self.name, vertices=self.vertices.copy(), faces=self.faces.copy(),
                     uv=None if self.uv is None else self.uv.copy(), material=self.material,
-                    role=self.role, original_name=self.original_name)
+                    role=self.role, original_name=self.original_name,
+                    components=self.components)
         data.update(changes)
         return Part(**data)
 

@@ -282,7 +282,13 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     Returns the report dict (also written as ``<name>.report.json``, last).
     """
     from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff
-    from lgcraft.eyewear.export import build_scene, glb_bytes, render_previews, write_atomic, write_usdz
+    from lgcraft.eyewear.export import (
+        build_scene,
+        glb_bytes,
+        render_previews,
+        write_atomic,
+        write_usdz,
+    )
     from lgcraft.eyewear.mesh import load_model
 
     timings: dict[str, float] = {}
@@ -315,7 +321,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
                "triangles_in": before.triangles, "triangles_out": after.triangles,
                "hausdorff_mm": 0.0, "mean_error_mm": 0.0}
         if after.triangles < before.triangles:
-            samples = int(np.clip(12000 * before.triangles / total_faces, 1500, 8000))
+            samples = int(np.clip(8000 * before.triangles / total_faces, 1000, 4000))
             row["hausdorff_mm"], row["mean_error_mm"] = hausdorff(
                 before.vertices, before.faces, after.vertices, after.faces, samples=samples)
         part_rows.append(row)

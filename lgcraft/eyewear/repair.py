@@ -143,14 +143,16 @@ def _default_tol(vertices: np.ndarray) -> float:
 
 
 def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
-                 ) -> tuple[np.ndarray, int, int]:
-    """Coherent winding with outward normals. Returns (faces, flipped, components_flipped)."""
+                 ) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """Coherent winding with outward normals.
+
+    Returns (faces, flipped, components_flipped, component label per face)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import breadth_first_order, connected_components
 
     m = len(faces)
     if m == 0:
-        return faces, 0, 0
+        return faces, 0, 0, np.zeros(0, dtype=np.int64)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
     fa, fb, parity, *_ = _manifold_pairs(topo, n_v)
@@ -200,7 +202,7 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
         mask = inward[labels]
         out[mask] = out[mask][:, ::-1]
         flipped_mask ^= mask
-    return out, int(flipped_mask.sum()), int(inward.sum())
+    return out, int(flipped_mask.sum()), int(inward.sum()), labels
 
 
 def _boundary_loops(topo_faces: np.ndarray, n_v: int, max_edges: int) -> list[np.ndarray]:
@@ -269,14 +271,16 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
     _, first_face = _group_ids(t[:, 0], t[:, 1], t[:, 2])
     report.duplicate_faces_removed = int(len(f) - len(first_face))
     f = f[np.sort(first_face)]
-    f, report.faces_flipped, report.components_flipped_outward = orient_faces(f, v, pos_ids)
+    f, report.faces_flipped, report.components_flipped_outward, labels = orient_faces(f, v, pos_ids)
     # small holes: fan-fill boundary loops of at most `fill_holes_up_to` edges
     if fill_holes_up_to > 0 and len(f):
         n_v = int(pos_ids.max()) + 1
         loops = _boundary_loops(pos_ids[f], n_v, fill_holes_up_to)
         rep = np.zeros(n_v, dtype=np.int64)
         rep[pos_ids[::-1]] = np.arange(len(pos_ids))[::-1]
-        new = []
+        new, new_labels = [], []
+        vertex_label = np.zeros(len(v), dtype=np.int64)
+        vertex_label[f.ravel()] = np.repeat(labels, 3)
         for loop in loops:
             if loop is None:
                 report.holes_left += 1
@@ -284,11 +288,14 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
             k = len(loop)
             fan = np.stack([np.full(k - 2, loop[0]), loop[2:], loop[1:-1]], -1)
             new.append(rep[fan])
+            new_labels.append(np.full(k - 2, vertex_label[rep[loop[0]]]))
             report.holes_filled += 1
         if new:
             f = np.vstack([f, *new])
+            labels = np.concatenate([labels, *new_labels])
     used = np.zeros(len(v), dtype=bool)
     used[f.ravel()] = True
     remap = np.cumsum(used) - 1
-    out = part.copy(vertices=v[used], faces=remap[f], uv=None if uv is None else uv[used])
+    out = part.copy(vertices=v[used], faces=remap[f], uv=None if uv is None else uv[used],
+                    components=np.asarray(labels, dtype=np.int64))
     return out, report

@@ -133,34 +133,49 @@ def circle_section(radius: float, n: int) -> np.ndarray:
 
 
 def plate(outline: np.ndarray, z0: float, z1: float, rings: int) -> SyntheticMesh:
-    """A filled flat plate (lens) with concentric rings of vertices on both faces.
+    """A filled flat plate (lens): Delaunay-triangulated faces, side wall on ``outline``.
 
-    ``outline`` must run counter-clockwise around the origin.
+    ``outline`` must run counter-clockwise; the interior gets a grid at about the
+    outline's point spacing.
     """
+    from scipy.spatial import Delaunay
+
     n = len(outline)
-    scales = np.linspace(1.0, 0.0, rings + 1)[:-1]
-    per_layer = rings * n + 1
+    spacing = float(np.linalg.norm(np.diff(outline, axis=0), axis=1).mean())
+    lo, hi = outline.min(axis=0), outline.max(axis=0)
+    gx = np.arange(lo[0] + spacing, hi[0], spacing)
+    gy = np.arange(lo[1] + spacing, hi[1], spacing * 0.866)
+    xx, yy = np.meshgrid(gx, gy)
+    xx = xx + (np.arange(len(gy))[:, None] % 2) * spacing / 2
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    # keep grid points well inside the outline (radial test against the outline)
+    centre = outline.mean(axis=0)
+    ang_o = np.arctan2(outline[:, 1] - centre[1], outline[:, 0] - centre[0])
+    rad_o = np.linalg.norm(outline - centre, axis=1)
+    order = np.argsort(ang_o)
+    ang_g = np.arctan2(grid[:, 1] - centre[1], grid[:, 0] - centre[0])
+    limit = np.interp(ang_g, ang_o[order], rad_o[order], period=2 * np.pi)
+    grid = grid[np.linalg.norm(grid - centre, axis=1) < limit - 0.7 * spacing]
+    pts2 = np.vstack([outline, grid])
+    tri = Delaunay(pts2).simplices
+    cent = pts2[tri].mean(axis=1)
+    ang_c = np.arctan2(cent[:, 1] - centre[1], cent[:, 0] - centre[0])
+    lim_c = np.interp(ang_c, ang_o[order], rad_o[order], period=2 * np.pi)
+    tri = tri[np.linalg.norm(cent - centre, axis=1) < lim_c]
+    # counter-clockwise triangles face +Z
+    a, b, c = pts2[tri[:, 0]], pts2[tri[:, 1]], pts2[tri[:, 2]]
+    ccw = ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])) > 0
+    tri[~ccw] = tri[~ccw][:, ::-1]
+    m = len(pts2)
+    vertices = np.vstack([np.column_stack([pts2, np.full(m, z1)]),
+                          np.column_stack([pts2, np.full(m, z0)])])
     j = np.arange(n)
-    layers, faces = [], []
-    for layer_index, z in enumerate((z0, z1)):
-        offset = layer_index * per_layer
-        ring_pts = np.vstack([np.column_stack([outline * s, np.full(n, z)]) for s in scales])
-        layers.append(np.vstack([ring_pts, [[0.0, 0.0, z]]]))
-        layer_faces = []
-        for r in range(rings - 1):
-            a, b = offset + r * n + j, offset + r * n + (j + 1) % n
-            c, d = offset + (r + 1) * n + (j + 1) % n, offset + (r + 1) * n + j
-            layer_faces += [np.stack([a, b, c], -1), np.stack([a, c, d], -1)]
-        last = offset + (rings - 1) * n
-        layer_faces.append(np.stack([last + j, last + (j + 1) % n,
-                                     np.full(n, offset + per_layer - 1)], -1))
-        block = np.concatenate(layer_faces)
-        faces.append(block[:, ::-1] if layer_index == 0 else block)  # bottom faces -Z
-    lower, upper = 0, per_layer
-    faces += [np.stack([lower + j, upper + (j + 1) % n, upper + j], -1),
-              np.stack([lower + j, lower + (j + 1) % n, upper + (j + 1) % n], -1)]
-    vertices = np.vstack(layers)
-    return SyntheticMesh(vertices, _orient_outward(vertices, np.concatenate(faces)))
+    lower, upper = m, 0
+    side = [np.stack([lower + j, upper + (j + 1) % n, upper + j], -1),
+            np.stack([lower + j, lower + (j + 1) % n, upper + (j + 1) % n], -1)]
+    faces = np.concatenate([tri, tri[:, ::-1] + m, *side])
+    del rings
+    return SyntheticMesh(vertices, _orient_outward(vertices, faces))
 
 
 def ellipsoid(centre, radii, subdivisions: int = 2) -> SyntheticMesh:
