@@ -15,26 +15,45 @@ def _id(name: str) -> str:
 
 
 def to_mermaid(script: Script) -> str:
-    """Mermaid ``stateDiagram-v2``: composite states nest, internal transitions show as
-    notes-free self loops labelled with their trigger."""
+    """Mermaid ``stateDiagram-v2``. Mermaid cannot draw an edge between states of
+    different composite states, so each transition is drawn inside the innermost
+    composite holding both ends, between the children of it that contain them (the
+    label then names the real states)."""
+    def chain(name: str) -> list[str]:
+        return list(reversed(script.ancestors(name)))  # outermost first
+
+    edges: dict[str | None, list[str]] = {}
+    for t in script.all_transitions():
+        target = t.target or t.source
+        a, b = chain(t.source), chain(target)
+        depth = 0  # longest common prefix that leaves a child on both sides
+        while depth < min(len(a), len(b)) - 1 and a[depth] == b[depth]:
+            depth += 1
+        container = a[depth - 1] if depth else None
+        src, dst = a[depth], b[depth]
+        label = _label(t).replace(":", " ")
+        if (src, dst) != (t.source, target):
+            label += f" ({t.source} to {target})"
+        edges.setdefault(container, []).append(f"{_id(src)} --> {_id(dst)} : {label}")
+
     lines = ["stateDiagram-v2"]
 
-    def block(names: list[str], indent: str, initial: str) -> None:
+    def block(container: str | None, names: list[str], indent: str, initial: str) -> None:
         lines.append(f"{indent}[*] --> {_id(initial)}")
         for name in names:
             state = script.states[name]
             if state.children:
                 lines.append(f"{indent}state {_id(name)} {{")
-                block(state.children, indent + "    ", state.initial)
+                block(name, state.children, indent + "    ", state.initial)
                 lines.append(f"{indent}}}")
+            else:
+                lines.append(f"{indent}{_id(name)}")
             if state.final:
                 lines.append(f"{indent}{_id(name)} --> [*]")
+        lines.extend(f"{indent}{edge}" for edge in edges.get(container, []))
 
     top = [n for n, s in script.states.items() if s.parent is None]
-    block(top, "    ", script.initial)
-    for t in script.all_transitions():
-        target = t.target or t.source
-        lines.append(f"    {_id(t.source)} --> {_id(target)} : {_label(t).replace(':', ' ')}")
+    block(None, top, "    ", script.initial)
     return "\n".join(lines) + "\n"
 
 
