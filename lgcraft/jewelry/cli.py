@@ -421,14 +421,25 @@ def sheet(
 
 
 @app.command("models")
-def models(ctx: typer.Context) -> None:
+def models(
+    ctx: typer.Context,
+    known: bool = typer.Option(False, "--known", help="List the models whose licence lgcraft knows, cached or not."),
+) -> None:
     """Local diffusion models (HF cache and [jewelry] models_dir), licence and commercial use.
 
     Example: lgcraft --json jewelry models
     """
-    from lgcraft.jewelry.models import DEFAULT_MODEL, discover_models
+    from lgcraft.jewelry.models import DEFAULT_MODEL, KNOWN_MODELS, discover_models
 
     app_ctx = app_context(ctx)
+    if known:
+        rows = [{"id": k, "license": v.license, "commercial_use": v.commercial, "steps": v.steps,
+                 "guidance": v.guidance, "default": k == DEFAULT_MODEL} for k, v in KNOWN_MODELS.items()]
+        app_ctx.out.emit({"default": DEFAULT_MODEL, "models": rows}, lambda: app_ctx.out.table(
+            "Models with known licences", ["model", "licence", "commercial use", "steps", "CFG"],
+            [(r["id"] + (" (default)" if r["default"] else ""), r["license"], r["commercial_use"],
+              r["steps"] or "", "" if r["guidance"] is None else r["guidance"]) for r in rows]))
+        return
     found = discover_models(app_ctx.settings.get("jewelry", "models_dir", str, None))
     data = {"default": DEFAULT_MODEL, "default_cached": any(m.id == DEFAULT_MODEL for m in found),
             "models": [{"id": m.id, "kind": m.kind, "source": m.source, "path": str(m.path),

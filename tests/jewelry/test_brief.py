@@ -147,3 +147,39 @@ def test_verbose_dry_run_shows_compiled_prompt(capsys):
     assert rc == 0
     assert "prompt: platinum 950 ring" in err.replace("\n", " ") or "platinum 950 ring" in err
     assert "negative:" in err
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lgcraft.jewelry import vocab  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(metals=st.lists(st.sampled_from(sorted(vocab.METALS)), min_size=1, max_size=3, unique=True),
+       stones=st.lists(st.sampled_from(sorted(vocab.STONES)), min_size=1, max_size=3, unique=True),
+       seeds=st.lists(st.integers(0, 10**6), min_size=1, max_size=3, unique=True),
+       fmt=st.sampled_from(["toml", "yaml"]))
+def test_matrix_size_is_the_product(tmp_path_factory, metals, stones, seeds, fmt):
+    folder = tmp_path_factory.mktemp("m")
+    if fmt == "toml":
+        text = (f'[[design]]\nname = "m"\ntype = "ring"\nmetal = {json.dumps(metals)}\n'
+                f"stone = {json.dumps(stones)}\nseeds = {json.dumps(seeds)}\n")
+    else:
+        text = f"designs:\n  - name: m\n    type: ring\n    metal: {json.dumps(metals)}\n" \
+               f"    stone: {json.dumps(stones)}\n    seeds: {json.dumps(seeds)}\n"
+    plan = plan_from_brief(write(folder, f"b.{fmt}", text))
+    assert len(plan.jobs) == len(metals) * len(stones) * len(seeds)
+    assert {(j.spec.metal, j.spec.stone, j.seed) for j in plan.jobs} == {
+        (m, s, seed) for m in metals for s in stones for seed in seeds}
+    assert len({j.design for j in plan.jobs}) == len(metals) * len(stones) if len(metals) * len(stones) > 1 else True
+
+
+def test_models_known_lists_licences(capsys):
+    from lgcraft.cli import main
+
+    assert main(["--json", "jewelry", "models", "--known"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    by_id = {m["id"]: m for m in data["models"]}
+    assert by_id[data["default"]]["commercial_use"] == "yes"
+    assert by_id["stabilityai/sd-turbo"]["commercial_use"] == "no"
