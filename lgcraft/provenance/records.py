@@ -58,10 +58,19 @@ TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2
 TOP_FIELDS = {"schema", "item_id", "biz_step", "event_type", "event_time", "actor", "location",
               "metal", "weight_mg", "stones", "material_source", "compliance", "attachments",
               "inputs", "counterparty", "note", "prev"}
+_ATTACHMENT_KEYS = frozenset({"name", "media_type", "sha256", "size_bytes"})
+_ACTOR_KEYS = frozenset({"address", "name", "role"})
+_LOCATION_KEYS = frozenset({"name", "address", "country", "gln"})
+_METAL_KEYS = frozenset({"type", "fineness", "colour"})
+_PARTY_KEYS = frozenset({"name", "address"})
+_REPORT_RE = re.compile(r"[A-Za-z0-9-]{4,40}")
+_GIA_RE = re.compile(r"\d{10}")
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+_GLN_RE = re.compile(r"\d{13}")
 _TOP_ALLOWED = frozenset(TOP_FIELDS | {"signature", "salt"})
 _BIZ_STEP_NAMES = tuple(BIZ_STEPS)
-STONE_FIELDS = {"type", "carat_hundredths", "carat", "count", "cut", "colour", "clarity",
-                "origin", "lab", "report_number", "treatment"}
+STONE_FIELDS = frozenset({"type", "carat_hundredths", "carat", "count", "cut", "colour", "clarity",
+                          "origin", "lab", "report_number", "treatment"})
 
 
 class Float(str):
@@ -230,10 +239,10 @@ def _stone(raw: Any, path: str) -> dict:
         if isinstance(report, int) and not isinstance(report, bool):
             report = str(report)
         report = _string(report, f"{path}.report_number", max_len=40)
-        if not re.fullmatch(r"[A-Za-z0-9-]{4,40}", report):
+        if not _REPORT_RE.fullmatch(report):
             raise _fail(f"{path}.report_number", f"{report!r} is not a lab report number")
         lab = stone.get("lab", "").upper()
-        if lab == "GIA" and not re.fullmatch(r"\d{10}", report):
+        if lab == "GIA" and not _GIA_RE.fullmatch(report):
             raise _fail(f"{path}.report_number", f"{report!r}: GIA report numbers have 10 digits")
         stone["report_number"] = report
     if "report_number" in stone and "lab" not in stone:
@@ -243,7 +252,7 @@ def _stone(raw: Any, path: str) -> dict:
 
 def _attachment(raw: Any, path: str) -> dict:
     raw = _object(raw, path)
-    _no_unknown(raw, {"name", "media_type", "sha256", "size_bytes"}, path)
+    _no_unknown(raw, _ATTACHMENT_KEYS, path)
     out = {"name": _string(raw.get("name"), f"{path}.name", max_len=200)}
     digest = _string(raw.get("sha256"), f"{path}.sha256", max_len=64).lower()
     if not SHA256_HEX_RE.match(digest):
@@ -290,7 +299,7 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
     body["event_time"] = validate_time(raw.get("event_time"), f"{path}.event_time")
 
     actor = _object(raw.get("actor"), f"{path}.actor")
-    _no_unknown(actor, {"address", "name", "role"}, f"{path}.actor")
+    _no_unknown(actor, _ACTOR_KEYS, f"{path}.actor")
     body["actor"] = {"name": _string(actor.get("name"), f"{path}.actor.name", max_len=120)}
     if actor.get("address") is not None:
         body["actor"]["address"] = validate_address(actor["address"], f"{path}.actor.address")
@@ -302,26 +311,26 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
         if isinstance(loc, str):
             loc = {"name": loc}
         loc = _object(loc, f"{path}.location")
-        _no_unknown(loc, {"name", "address", "country", "gln"}, f"{path}.location")
+        _no_unknown(loc, _LOCATION_KEYS, f"{path}.location")
         out = {"name": _string(loc.get("name"), f"{path}.location.name", max_len=200)}
         if loc.get("address") is not None:
             out["address"] = _string(loc["address"], f"{path}.location.address", max_len=300)
         if loc.get("country") is not None:
             country = _string(loc["country"], f"{path}.location.country", max_len=2).upper()
-            if not re.fullmatch(r"[A-Z]{2}", country):
+            if not _COUNTRY_RE.fullmatch(country):
                 raise _fail(f"{path}.location.country", f"{country!r} is not an ISO 3166 country code")
             out["country"] = country
         if loc.get("gln") is not None:
             gln = str(loc["gln"]) if isinstance(loc["gln"], int) else loc["gln"]
             gln = _string(gln, f"{path}.location.gln", max_len=13)
-            if not re.fullmatch(r"\d{13}", gln):
+            if not _GLN_RE.fullmatch(gln):
                 raise _fail(f"{path}.location.gln", f"{gln!r} is not a 13-digit GS1 GLN")
             out["gln"] = gln
         body["location"] = out
 
     if raw.get("metal") is not None:
         metal = _object(raw["metal"], f"{path}.metal")
-        _no_unknown(metal, {"type", "fineness", "colour"}, f"{path}.metal")
+        _no_unknown(metal, _METAL_KEYS, f"{path}.metal")
         out = {"type": _choice(metal.get("type"), f"{path}.metal.type", METALS)}
         if metal.get("fineness") is not None:
             out["fineness"] = _integer(metal["fineness"], f"{path}.metal.fineness", low=1,
@@ -364,7 +373,7 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
         if isinstance(party, str):
             party = {"name": party}
         party = _object(party, f"{path}.counterparty")
-        _no_unknown(party, {"name", "address"}, f"{path}.counterparty")
+        _no_unknown(party, _PARTY_KEYS, f"{path}.counterparty")
         out = {"name": _string(party.get("name"), f"{path}.counterparty.name", max_len=120)}
         if party.get("address") is not None:
             out["address"] = validate_address(party["address"], f"{path}.counterparty.address")
