@@ -1,0 +1,114 @@
+"""Pose and boxing measurements of synthetic 52□18-140 frames in any unit and pose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.pipeline import PrepSettings, analyse_frame
+from lgcraft.eyewear.pose import guess_unit, resolve_scale
+from lgcraft.eyewear.synthetic import make_frame, random_rotation
+
+UNITS = {"mm": 1.0, "cm": 0.1, "m": 0.001, "in": 1 / 25.4}
+FRAME = make_frame(detail=16)
+FRAME_NO_LENSES = make_frame(detail=16, lenses=False)
+FRAME_OTHER = make_frame(lens_width=49, bridge=21, temple_length=135, detail=16)
+
+
+def _analyse(model, rotation, scale, **kw):
+    moved = model.transformed(rotation, scale)
+    parts = [Part(name, p.vertices, p.faces) for name, p in moved.parts.items()]
+    return analyse_frame(parts, PrepSettings(**kw), "synthetic")
+
+
+def _rotation_error_deg(found: np.ndarray, applied: np.ndarray) -> float:
+    residual = found @ applied[:3, :3]
+    return float(np.degrees(np.arccos(np.clip((np.trace(residual) - 1) / 2, -1, 1))))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), unit=st.sampled_from(sorted(UNITS)))
+def test_any_rotation_and_unit_recovers_pose_and_boxing(seed, unit):
+    rotation = random_rotation(np.random.default_rng(seed))
+    result = _analyse(FRAME, rotation, UNITS[unit])
+    box = result.measurements["boxing"]
+    assert result.unit == unit
+    assert _rotation_error_deg(result.rotation, rotation) < 2.0
+    assert abs(box["lens_width_mm"] - 52) <= 1.0
+    assert abs(box["bridge_mm"] - 18) <= 1.0
+    assert abs(box["temple_length_mm"] - 140) <= 3.0
+    assert result.measurements["marking"] == "52\u25a118-140"
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_rim_openings_measure_without_lens_meshes(seed):
+    rotation = random_rotation(np.random.default_rng(seed))
+    result = _analyse(FRAME_NO_LENSES, rotation, 0.1)
+    box = result.measurements["boxing"]
+    assert box["method"].startswith("rim openings")
+    assert abs(box["lens_width_mm"] - 52) <= 1.0
+    assert abs(box["bridge_mm"] - 18) <= 1.0
+
+
+def test_other_marking_and_canonical_anchors():
+    result = _analyse(FRAME_OTHER, random_rotation(np.random.default_rng(3)), 1.0)
+    box = result.measurements["boxing"]
+    assert abs(box["lens_width_mm"] - 49) <= 1 and abs(box["bridge_mm"] - 21) <= 1
+    assert abs(box["temple_length_mm"] - 135) <= 3
+    anchors = result.anchors
+    assert set(anchors) == {"bridge", "hinge_left", "hinge_right", "ear_rest_left", "ear_rest_right"}
+    # wearer's left is +X; hinges sit behind the front and above lens centre
+    assert anchors["hinge_left"][0] > 50 and anchors["hinge_right"][0] < -50
+    assert anchors["hinge_left"][2] < 0 and anchors["hinge_left"][1] > 0
+    # ear rests far back along the temples
+    assert anchors["ear_rest_left"][2] < -80
+    # origin at bridge centre, lens-centre height: lens boxes symmetric about it
+    lens_left = next(p for p in result.parts if p.role == "lens_left")
+    lens_right = next(p for p in result.parts if p.role == "lens_right")
+    assert abs(lens_left.vertices[:, 0].min() + lens_right.vertices[:, 0].max()) < 0.1
+    assert abs(lens_left.vertices[:, 1].max() + lens_left.vertices[:, 1].min()) < 0.1
+    roles = {p.role for p in result.parts}
+    assert {"front", "temple_left", "temple_right", "lens_left", "lens_right", "nose_pads"} <= roles
+
+
+def test_temples_merged_into_front_are_split_off():
+    from lgcraft.eyewear.synthetic import merge
+
+    merged = merge(FRAME.parts["front"], FRAME.parts["temple_left"], FRAME.parts["temple_right"])
+    parts = [Part("frame", merged.vertices, merged.faces),
+             Part("lenses", *_lenses())]
+    result = analyse_frame(parts, PrepSettings(), "merged")
+    assert {"temple_left", "temple_right"} <= {p.role for p in result.parts}
+    assert abs(result.measurements["boxing"]["temple_length_mm"] - 140) <= 3
+
+
+def _lenses():
+    from lgcraft.eyewear.synthetic import merge
+
+    m = merge(FRAME.parts["lens_left"], FRAME.parts["lens_right"])
+    return m.vertices, m.faces
+
+
+def test_unit_guess_and_flags():
+    assert guess_unit(14.0) == ("cm", 10.0)
+    assert guess_unit(0.146) == ("m", 1000.0)
+    assert guess_unit(5.5)[0] == "in"
+    assert guess_unit(2.1) is None
+    assert resolve_scale(2.1, "auto", 140.0) == ("frame-width", pytest.approx(140 / 2.1))
+    assert resolve_scale(2.1, "cm", None) == ("cm", 10.0)
+    from lgcraft.eyewear.errors import UnitError
+
+    with pytest.raises(UnitError, match="cannot tell the unit"):
+        resolve_scale(2.1, "auto", None)
+
+
+def test_frame_width_flag_rescales_an_unknown_unit():
+    # 2.1 units wide front: no unit fits; --frame-width 132 gives real size
+    scale = 2.1 / 132.0
+    result = _analyse(FRAME, np.eye(4), scale, frame_width_mm=132.0)
+    assert result.unit == "frame-width"
+    assert abs(result.measurements["boxing"]["lens_width_mm"] - 52) <= 1

@@ -1,0 +1,93 @@
+"""Repair: weld, degenerate/duplicate faces, coherent outward winding, small holes."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.repair import repair_part, topology
+
+
+def _soup(mesh: trimesh.Trimesh) -> Part:
+    v = np.asarray(mesh.vertices)[np.asarray(mesh.faces)].reshape(-1, 3)
+    return Part("soup", v, np.arange(len(v)).reshape(-1, 3))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), fraction=st.floats(0.0, 1.0))
+def test_random_flips_come_out_coherent_and_outward(seed, fraction):
+    rng = np.random.default_rng(seed)
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    box = trimesh.creation.box(extents=(1, 2, 3))
+    box.apply_translation([4, 0, 0])
+    mesh = trimesh.util.concatenate([sphere, box])
+    faces = np.asarray(mesh.faces).copy()
+    flip = rng.random(len(faces)) < fraction
+    faces[flip] = faces[flip][:, ::-1]
+    fixed, report = repair_part(Part("p", np.asarray(mesh.vertices), faces))
+    result = trimesh.Trimesh(fixed.vertices, fixed.faces, process=False)
+    assert result.is_winding_consistent
+    assert result.volume > 0  # outward
+    assert abs(result.volume - mesh.volume) < 1e-9
+    parts = [trimesh.Trimesh(fixed.vertices, fixed.faces[fixed.components == c])
+             for c in np.unique(fixed.components)]
+    assert all(p.volume > 0 for p in parts)
+    assert report.faces_flipped >= 0
+
+
+def test_inside_out_mesh_is_turned_outward():
+    sphere = trimesh.creation.icosphere(subdivisions=1)
+    part = Part("p", np.asarray(sphere.vertices), np.asarray(sphere.faces)[:, ::-1].copy())
+    fixed, report = repair_part(part)
+    assert trimesh.Trimesh(fixed.vertices, fixed.faces).volume > 0
+    assert report.components_flipped_outward == 1
+    assert report.faces_flipped == len(sphere.faces)
+
+
+def test_soup_is_welded_and_degenerate_and_duplicate_faces_dropped():
+    box = trimesh.creation.box()
+    part = _soup(box)
+    faces = np.vstack([part.faces, part.faces[:2], [[0, 0, 1]]])  # 2 duplicates, 1 degenerate
+    fixed, report = repair_part(Part("p", part.vertices, faces))
+    assert len(fixed.vertices) == 8
+    assert len(fixed.faces) == 12
+    assert report.duplicate_faces_removed == 2
+    assert report.degenerate_faces_removed == 1
+    assert topology(fixed.vertices, fixed.faces).watertight
+
+
+def test_small_hole_is_filled_and_big_one_left():
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    faces = np.asarray(sphere.faces)
+    # one small hole: drop the faces around one vertex (a loop of 5-6 edges)
+    around = np.flatnonzero((faces == 0).any(axis=1))
+    holed = np.delete(faces, around, axis=0)
+    fixed, report = repair_part(Part("p", np.asarray(sphere.vertices), holed))
+    assert report.holes_filled == 1
+    assert topology(fixed.vertices, fixed.faces).watertight
+    # a big hole (a whole hemisphere cap) stays open
+    cap = np.flatnonzero(sphere.triangles_center[:, 2] > 0.3)
+    fixed, report = repair_part(Part("p", np.asarray(sphere.vertices), np.delete(faces, cap, axis=0)))
+    assert report.holes_filled == 0 and report.holes_left == 1
+
+
+def test_uv_seams_survive_welding():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]], float)
+    uv = np.array([[0, 0], [1, 0], [0, 1], [0.5, 0], [0, 0.5], [0.5, 0.5]])
+    part = Part("p", v, np.array([[0, 1, 2], [3, 5, 4]]), uv=uv)
+    fixed, _ = repair_part(part)
+    assert len(fixed.vertices) == 6  # different UVs on the shared edge: kept apart
+    assert topology(fixed.vertices, fixed.faces).inconsistent_edges == 0
+
+
+def test_topology_counts():
+    box = trimesh.creation.box()
+    faces = np.asarray(box.faces).copy()
+    faces[0] = faces[0][::-1]
+    topo = topology(np.asarray(box.vertices), faces)
+    assert topo.inconsistent_edges == 3 and topo.boundary_edges == 0
+    topo = topology(np.asarray(box.vertices), faces[1:])
+    assert topo.boundary_edges == 3 and not topo.watertight
