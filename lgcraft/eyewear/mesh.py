@@ -142,6 +142,78 @@ def _load_3mf(path: Path):
     return parts
 
 
+def _load_obj_parts(path: Path) -> list[Part] | None:
+    """OBJ with several objects/groups: one part per ``o``/``g`` (trimesh 5 merges them).
+
+    Returns None for single-object files (trimesh handles those, materials included).
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    names = [line.split(None, 1)[1].strip() for line in text.splitlines()
+             if line.startswith(("o ", "g ")) and len(line.split(None, 1)) > 1]
+    if len(set(names)) < 2:
+        return None
+    verts, uvs, groups, order = [], [], {}, []
+    current, material = "part", None
+    materials: dict[str, Any] = {}
+    for line in text.splitlines():
+        if line.startswith("v "):
+            verts.append(line.split()[1:4])
+        elif line.startswith("vt "):
+            uvs.append(line.split()[1:3])
+        elif line.startswith(("o ", "g ")) and len(line.split(None, 1)) > 1:
+            current = line.split(None, 1)[1].strip()
+        elif line.startswith("usemtl "):
+            material = line.split(None, 1)[1].strip()
+        elif line.startswith("mtllib "):
+            mtl = path.parent / line.split(None, 1)[1].strip()
+            if mtl.is_file():
+                try:
+                    from trimesh.exchange.obj import parse_mtl
+                    from trimesh.resolvers import FilePathResolver
+
+                    materials.update(parse_mtl(mtl.read_bytes(), resolver=FilePathResolver(str(mtl))))
+                except Exception:  # a broken MTL keeps the geometry
+                    pass
+        elif line.startswith("f "):
+            corners = [c.split("/") for c in line.split()[1:]]
+            if current not in groups:
+                groups[current] = {"v": [], "t": [], "material": material}
+                order.append(current)
+            g = groups[current]
+            for i in range(1, len(corners) - 1):  # fan-triangulate polygons
+                tri = (corners[0], corners[i], corners[i + 1])
+                g["v"].append([int(c[0]) for c in tri])
+                g["t"].append([int(c[1]) if len(c) > 1 and c[1] else 0 for c in tri])
+    try:
+        v = np.asarray(verts, dtype=np.float64)
+        t = np.asarray(uvs, dtype=np.float64) if uvs else None
+    except ValueError as exc:
+        raise MeshError(f"{path.name}: bad OBJ vertex ({exc})") from exc
+    parts = []
+    for name in order:
+        g = groups[name]
+        fv = np.asarray(g["v"], dtype=np.int64)
+        fv = np.where(fv < 0, fv + len(v), fv - 1)
+        if fv.min() < 0 or fv.max() >= len(v):
+            raise MeshError(f"{path.name}: object {name!r} has face indices out of range")
+        uv = None
+        ft = np.asarray(g["t"], dtype=np.int64)
+        if t is not None and (ft != 0).all():
+            ft = np.where(ft < 0, ft + len(t), ft - 1)
+            # one vertex per (position, uv) corner pair
+            pairs = np.stack([fv.ravel(), ft.ravel()], -1)
+            uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            part_v, uv, faces = v[uniq[:, 0]], t[uniq[:, 1]], inverse.reshape(-1, 3)
+        else:
+            used, inverse = np.unique(fv.ravel(), return_inverse=True)
+            part_v, faces = v[used], inverse.reshape(-1, 3)
+        mat = materials.get(g["material"]) if g["material"] else None
+        if isinstance(mat, dict):
+            mat = None
+        parts.append(Part(name, part_v, faces, uv, mat, original_name=name))
+    return parts
+
+
 def _scene_parts(scene) -> list[Part]:
     import trimesh
 
@@ -192,9 +264,15 @@ def load_model(path: str | Path) -> LoadedModel:
         except (ValueError, UnicodeDecodeError) as exc:
             raise MeshError(f"{path.name}: not valid glTF JSON ({exc})") from exc
         sources += _check_gltf_json(doc, path)
+    parts = None
+    if suffix == ".obj":
+        try:
+            parts = _load_obj_parts(path)
+        except (ValueError, IndexError) as exc:
+            raise MeshError(f"{path.name}: cannot read as OBJ ({exc})") from exc
     if suffix == ".3mf":
         parts = _load_3mf(path)
-    else:
+    elif parts is None:
         import trimesh
 
         try:

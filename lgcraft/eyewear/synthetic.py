@@ -64,6 +64,11 @@ class SyntheticModel:
             data = scene.export(file_type="obj", include_texture=False)
         else:
             data = scene.export(file_type=suffix[1:])
+        if isinstance(data, dict):  # glTF: the JSON plus its buffer files
+            for name, blob in data.items():
+                target = path if name.endswith(".gltf") else path.parent / name
+                target.write_bytes(blob)
+            return
         path.write_bytes(data if isinstance(data, bytes) else data.encode())
 
 
