@@ -222,6 +222,11 @@ def _deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations:
         if current and current.chain_id == chain_id and current.kind == kind and client.has_anchor_code(current.contract):
             return DeployResult(chain_id, current.contract, current.deploy_tx, current.deploy_block,
                                 current.deployer or "", kind, True)
+        unfinished = store.unfinished_batches()
+        if current and unfinished and current.chain_id != chain_id:
+            raise InputError(f"{len(unfinished)} batch(es) are still being anchored on chain {current.chain_id}; "
+                             f"finish them before switching to chain {chain_id}",
+                             hint="run 'lgcraft provenance anchor' against the old chain first")
         pending = store.get_meta("pending_deploy")
         tx = None
         if pending and pending.get("chain_id") == chain_id:
