@@ -1,0 +1,139 @@
+"""CLI: prep and inspect through lgcraft.cli, batch behaviour, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from lgcraft.cli import app, main
+
+runner = CliRunner()
+
+
+def _glb_json(path):
+    data = path.read_bytes()
+    length = struct.unpack("<I", data[12:16])[0]
+    return json.loads(data[20:20 + length])
+
+
+def test_prep_batch_json_outputs_and_resume(tmp_path, frame_files):
+    out = tmp_path / "out"
+    inputs = [str(frame_files["obj_cm"]), str(frame_files["stl_in"])]
+    result = runner.invoke(app, ["--json", "eyewear", "prep", *inputs, "--out", str(out),
+                                 "--jobs", "1", "--max-triangles", "3000"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["total"] == 2 and summary["ok"] == 2 and summary["failed"] == 0
+    rows = {row["name"]: row for row in summary["files"]}
+    assert rows["frame-cm"]["unit"] == "cm" and rows["frame-in"]["unit"] == "in"
+    for row in rows.values():
+        assert row["marking"] == "52\u25a118-140"
+        assert row["triangles_out"] <= 3000
+    report = json.loads((out / "frame-cm.report.json").read_text())
+    for key in ("input_sha256", "settings_key", "repair", "parts", "boxing", "anchors_m",
+                "hausdorff_mm", "outputs", "timings_s", "unit", "rotation"):
+        assert key in report
+    assert set(report["anchors_m"]) >= {"bridge", "hinge_left", "hinge_right",
+                                        "ear_rest_left", "ear_rest_right"}
+    doc = _glb_json(out / "frame-cm.glb")
+    names = {n.get("name") for n in doc["nodes"]}
+    assert {"front", "temple_left", "temple_right", "anchor_bridge", "anchor_hinge_left"} <= names
+    temple = next(n for n in doc["nodes"] if n.get("name") == "temple_left")
+    x = temple["translation"][0] if "translation" in temple else temple["matrix"][12]
+    assert x > 0.05  # pivots at the left hinge (metres)
+    assert any("NORMAL" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
+    assert (out / "batch.json").is_file()
+    assert (out / "batch.csv").read_text().splitlines()[0].startswith("name,status")
+    assert not list(out.glob("*.part")) and not list(out.glob(".*"))
+    # resume: same input and settings -> skipped; other settings -> redone
+    again = runner.invoke(app, ["--json", "eyewear", "prep", *inputs, "--out", str(out),
+                                "--jobs", "1", "--max-triangles", "3000", "--resume"])
+    assert json.loads(again.stdout)["skipped"] == 2
+    other = runner.invoke(app, ["--json", "eyewear", "prep", *inputs, "--out", str(out),
+                                "--jobs", "1", "--max-triangles", "2000", "--resume"])
+    assert json.loads(other.stdout)["ok"] == 2
+
+
+def test_broken_file_fails_alone_with_exit_code(tmp_path, frame_files, capsys):
+    broken = tmp_path / "broken.glb"
+    broken.write_bytes(frame_files["glb_m"].read_bytes()[:500])
+    empty = tmp_path / "empty.obj"
+    empty.write_text("")
+    out = tmp_path / "out"
+    code = main(["--json", "eyewear", "prep", str(frame_files["glb_m"]), str(broken), str(empty),
+                 "--out", str(out), "--jobs", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    summary = json.loads(captured.out)
+    rows = {r["name"]: r for r in summary["files"]}
+    assert rows["frame-m"]["status"] == "ok"
+    assert rows["broken"]["status"] == "failed" and "truncated GLB" in rows["broken"]["error"]
+    assert rows["empty"]["status"] == "failed" and "empty" in rows["empty"]["error"]
+    assert "Error: 2 of 3 file(s) failed" in captured.err
+    assert "Traceback" not in captured.err
+    assert (out / "frame-m.glb").is_file() and not (out / "broken.glb").exists()
+
+
+def test_bad_flags_exit_2(tmp_path, frame_files, capsys):
+    code = main(["eyewear", "prep", str(frame_files["glb_m"]), "--out", str(tmp_path),
+                 "--profile", "huge"])
+    assert code == 2
+    assert "unknown profile 'huge'" in capsys.readouterr().err
+    code = main(["eyewear", "prep", str(tmp_path / "nothing.obj"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "input not found" in capsys.readouterr().err
+    code = main(["eyewear", "prep", str(frame_files["glb_m"]), "--out", str(tmp_path), "--jobs", "0"])
+    assert code == 2
+
+
+def test_unknown_unit_needs_frame_width(tmp_path, capsys):
+    from lgcraft.eyewear.synthetic import make_frame
+
+    path = tmp_path / "tiny.glb"
+    make_frame(detail=16).transformed(__import__("numpy").eye(4), 2.1 / 132).save(path)
+    code = main(["--json", "eyewear", "prep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and "cannot tell the unit" in out["files"][0]["error"]
+    code = main(["--json", "eyewear", "prep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1",
+                 "--frame-width", "132"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["files"][0]["marking"] == "52\u25a118-140"
+
+
+def test_inspect_reports_topology_and_measurements(tmp_path, frame_files):
+    import numpy as np
+    import trimesh
+
+    mesh = trimesh.load(frame_files["stl_in"], force="mesh")
+    faces = np.asarray(mesh.faces).copy()
+    faces[:50] = faces[:50, ::-1]
+    bad = tmp_path / "flipped.stl"
+    trimesh.Trimesh(mesh.vertices, faces, process=False).export(bad)
+    result = runner.invoke(app, ["--json", "eyewear", "inspect", str(bad)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)["files"][0]
+    assert info["topology"]["winding_consistent"] is False
+    assert info["unit"] == "in"
+    assert info["marking"] == "52\u25a118-140"
+    assert info["repair_needed"]["faces_flipped"] >= 50
+    people = runner.invoke(app, ["eyewear", "inspect", str(bad)], env={"COLUMNS": "250"})
+    assert "winding flips" in people.stdout and "52" in people.stdout
+
+
+def test_help_has_examples():
+    for args in (["eyewear", "--help"], ["eyewear", "prep", "--help"], ["eyewear", "inspect", "--help"],
+                 ["jewelry", "prep", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_group_help_does_not_import_heavy_modules():
+    code = ("import sys; from lgcraft.cli import main; main(['eyewear', '--help']); "
+            "bad = [m for m in ('trimesh', 'scipy', 'pyrender', 'pxr', 'fast_simplification', "
+            "'meshoptimizer') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
