@@ -43,6 +43,8 @@ MAX_FINDINGS_PER_RULE = 20
 _BRANCH_LIMIT = 64
 _MARK = 1 << 40  # marks an armed timer whose remaining time an event move keeps
 _KEEP = -2
+# findings raised while monitoring actions point at the state the move ended in
+_ACTION_RULES = {"loudness", "flashing", "motor-on-time", "motor-duty", "mic-consent", "mic-indicator"}
 
 
 @dataclass
@@ -379,6 +381,8 @@ class _Checker:
         if key in bucket or len(bucket) >= MAX_FINDINGS_PER_RULE:
             return
         state = self.p.state_names[config[0]] if config is not None else None
+        if location is None and rule in _ACTION_RULES:
+            location = getattr(self, "_default_location", None)
         bucket[key] = Finding(rule, message, state, self.path_to(config, last) if config is not None else [],
                               location)
 
@@ -414,6 +418,7 @@ class _Checker:
         return True
 
     def _monitor(self, config: tuple, last, log: list, bits: tuple, leaf_after: int = 0) -> tuple:
+        self._default_location = _position(self.p, self.p.script.states[self.p.state_names[leaf_after]].path)
         consent, indicator, pending = bits
         p, prof = self.p, self.profile
         for entry in log:

@@ -162,7 +162,7 @@ def simulate(
         f"{result.script}: {result.events} events, seed {result.seed}, ends in "
         f"{' > '.join(result.active_states)} at {result.end_ms} ms",
         ["t (ms)", "action"], [(line.t, line.text) for line in result.log],
-        caption="variables: " + ", ".join(f"{k}={v}" for k, v in result.variables.items()))
+        caption=("variables: " + ", ".join(f"{k}={v}" for k, v in result.variables.items())) if result.variables else None)
     app_.out.emit({}, table)
 
 
