@@ -34,13 +34,13 @@ def example_program(name: str):
                          load_profile(EXAMPLES / f"{name}.profile.yaml"))
 
 
-def build_runtime(folder: Path, defines: dict[str, int] | None = None) -> Path:
+def build_runtime(folder: Path, defines: dict[str, int] | None = None, extra: list[str] | None = None) -> Path:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler (install gcc)")
     exe = folder / "toyrt_host"
     flags = [f"-D{k}={v}" for k, v in (defines or {}).items()]
-    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", *flags,
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", *flags, *(extra or []),
                     "-o", str(exe), str(RUNTIME / "toyrt.c"), str(RUNTIME / "toyrt_host.c")],
                    check=True, capture_output=True, text=True)
     return exe

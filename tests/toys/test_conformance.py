@@ -115,3 +115,21 @@ def test_generated_c_builds_into_firmware(tmp_path):
              "set", "raise", "drop", "random", "utility"]
     as_words = [" ".join([line.split()[0], names[int(line.split()[1])], *line.split()[2:]]) for line in out[:-1]]
     assert as_words == canonical_log(program, trace, 7)
+
+
+@pytest.mark.slow
+def test_runtime_has_no_undefined_behaviour_on_random_scripts(tmp_path):
+    try:
+        exe = build_runtime(tmp_path, extra=["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"])
+    except subprocess.CalledProcessError:
+        pytest.skip("this compiler has no sanitizers")
+    rng = random.Random(99)
+    for _ in range(25):
+        program = program_from(random_script(rng))
+        trace = _trace(program, rng, 150)
+        seed = rng.randrange(2**32)
+        assert run_c(exe, encode(program), seed, trace, tmp_path) == canonical_log(program, trace, seed)
+    for name in EXAMPLE_NAMES:
+        program = example_program(name)
+        trace = _trace(program, rng, 300)
+        assert run_c(exe, encode(program), 5, trace, tmp_path) == canonical_log(program, trace, 5)

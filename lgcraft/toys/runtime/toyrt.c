@@ -7,7 +7,7 @@
 #define TIMER_SIZE 10u
 #define NO_CODE 0xFFFFu
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)((uint16_t)p[0] | ((uint16_t)p[1] << 8)); }
 static int16_t rds16(const uint8_t *p) { return (int16_t)rd16(p); }
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -136,7 +136,7 @@ static void run_actions(toyrt_t *rt, uint16_t off) {
         case 0x01: case 0x02:
             emit(rt, op == 0x01 ? TOYRT_PLAY : TOYRT_SPEAK, pc[0], pc[1], 0, 0, 2); pc += 2; break;
         case 0x03:
-            emit(rt, TOYRT_LED, pc[0], pc[1], ((int32_t)pc[2] << 16) | (pc[3] << 8) | pc[4], pc[5], 4);
+            emit(rt, TOYRT_LED, pc[0], pc[1], ((int32_t)pc[2] << 16) | ((int32_t)pc[3] << 8) | (int32_t)pc[4], pc[5], 4);
             pc += 6; break;
         case 0x04: emit(rt, TOYRT_MOTOR, pc[0], (int8_t)pc[1], rd16(pc + 2), 0, 3); pc += 4; break;
         case 0x05: emit(rt, TOYRT_RECORD, rd16(pc), 0, 0, 0, 1); pc += 2; break;
@@ -199,7 +199,7 @@ static void exit_state(toyrt_t *rt, uint8_t s) {
     uint8_t k, count = st[9];
     uint16_t first = rd16(st + 10);
     emit(rt, TOYRT_EXIT, s, 0, 0, 0, 1);
-    for (k = 0; k < count; k++) rt->active &= ~(1u << timer_at(rt, (uint16_t)(first + k))[4]);
+    for (k = 0; k < count; k++) rt->active &= ~((uint32_t)1 << timer_at(rt, (uint16_t)(first + k))[4]);
     run_actions(rt, rd16(st + 4));
 }
 
@@ -211,7 +211,7 @@ static void enter_state(toyrt_t *rt, uint8_t s) {
     for (k = 0; k < count; k++) {
         const uint8_t *tm = timer_at(rt, (uint16_t)(first + k));
         rt->deadline[tm[4]] = rt->now + rd32(tm);
-        rt->active |= 1u << tm[4];
+        rt->active |= (uint32_t)1 << tm[4];
     }
     run_actions(rt, rd16(st + 2));
 }
@@ -317,7 +317,7 @@ void toyrt_advance(toyrt_t *rt, uint32_t t) {
             }
         }
         if (slot == TOYRT_NONE) break;
-        rt->active &= ~(1u << slot);
+        rt->active &= ~((uint32_t)1 << slot);
         rt->now = best;
         /* the armed timer of this slot belongs to the active state chain */
         for (s = rt->leaf; s != TOYRT_NONE; s = PARENT(rt, s)) {
