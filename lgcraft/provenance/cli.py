@@ -209,7 +209,11 @@ def record_command(
         events = [event]
     signer = _signer(app, keystore)
     with _open_store(app, store) as st, app.out.progress("Signing records", total=len(events)) as advance:
-        results = record_events(st, events, signer, skip_existing=skip_existing, progress=advance)
+        def step(n: int = 1) -> None:
+            advance(n)
+            _test_hook("record")  # crash tests: stop inside the one write transaction
+
+        results = record_events(st, events, signer, skip_existing=skip_existing, progress=step)
     data = {"recorded": sum(r.status == "recorded" for r in results),
             "skipped": sum(r.status != "recorded" for r in results), "signer": signer.address,
             "records": results}

@@ -70,8 +70,11 @@ def _event(rec: StoredRecord, anchor: dict[str, Any] | None) -> dict[str, Any]:
         event["readPoint"] = {"id": place}
         event["bizLocation"] = {"id": place}
     reports = [s for s in body.get("stones", []) if "report_number" in s]
-    if reports:
-        event["certificationInfo"] = [f"urn:lgcraft:report:{s['lab']}:{s['report_number']}" for s in reports]
+    if reports:  # EPCIS 2.0 certificationInfo is one URI; further reports go in the extension
+        uris = [f"urn:lgcraft:report:{s['lab']}:{s['report_number']}" for s in reports]
+        event["certificationInfo"] = uris[0]
+        if len(uris) > 1:
+            event["lgc:certifications"] = uris
     trade = {k: v for k, v in body.items() if k not in ("schema", "item_id", "event_type", "event_time", "inputs")}
     event["lgc:step"] = step
     event["lgc:record"] = {"recordHash": rec.record_hash, "prev": body["prev"], "signature": rec.signature,

@@ -178,7 +178,7 @@ def test_epcis_document(anchored_store, k):
     assert [e["type"] for e in events] == ["TransformationEvent", "TransformationEvent", "ObjectEvent",
                                            "ObjectEvent", "TransactionEvent"]
     assert events[2]["bizStep"] == "inspecting"
-    assert events[2]["certificationInfo"] == ["urn:lgcraft:report:GIA:2141438167"]
+    assert events[2]["certificationInfo"] == "urn:lgcraft:report:GIA:2141438167"
     assert events[4]["bizStep"] == "retail_selling" and events[4]["disposition"] == "retail_sold"
     assert all(e["eventTimeZoneOffset"] == "+08:00" for e in events)
     assert events[0]["outputEPCList"] == ["urn:lgcraft:item:LG-RING-2025-0001"]
