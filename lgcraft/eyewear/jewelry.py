@@ -75,10 +75,13 @@ def fit_ring(vertices: np.ndarray, points: np.ndarray, weights: np.ndarray, axis
     for _ in range(6):
         rel = pv - centre
         r = np.linalg.norm(rel, axis=1)
-        ang = np.floor((np.arctan2(rel[:, 1], rel[:, 0]) + np.pi) / (2 * np.pi) * 90).astype(int) % 90
+        ang = np.floor((np.arctan2(rel[:, 1], rel[:, 0]) + np.pi) / (2 * np.pi) * 36).astype(int) % 36
         order = np.lexsort((r, ang))
         first = order[np.r_[True, ang[order][1:] != ang[order][:-1]]]
-        inner = pv[first]
+        # bins without inner-surface vertices give a larger minimum: drop the outliers
+        r_first = r[first]
+        keep = r_first < np.median(r_first) * 1.05
+        inner = pv[first[keep]]
         if len(inner) < 8:
             break
         centre, radius = _circle_fit(inner)
@@ -88,7 +91,7 @@ def fit_ring(vertices: np.ndarray, points: np.ndarray, weights: np.ndarray, axis
     empty = float(weights[rp < 0.9 * radius].sum() / weights.sum()) if radius > 0 else 1.0
     inner_r = np.linalg.norm(inner - centre, axis=1)
     roundness = float(inner_r.std() / radius) if radius > 0 else 1.0
-    coverage = len(inner) / 90.0
+    coverage = len(inner) / 36.0
     score = (radius / max(outer, 1e-12)) * (1 - min(empty * 10, 1)) * coverage / (1 + 10 * roundness)
     axial = float(np.average(points @ axis, weights=weights))
     centre3 = centre[0] * u + centre[1] * w + axial * axis
