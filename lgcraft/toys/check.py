@@ -219,6 +219,27 @@ class _Checker:
                  (values, tuple(r if s == _KEEP else s for r, s in zip(rem, spec, strict=True))))
                 for log, choices, taken, leaf, listen, values, spec in cached]
 
+    def _wait_outcomes(self, config: tuple, move: int):
+        """Outcomes of a wait step that fires timers: they depend on (leaf, listening,
+        variables, which slots are due); other armed timers only lose one step, unless
+        the transitions taken disarm or re-arm them."""
+        nv = self.n_vars
+        rem = config[5 + nv:]
+        due = tuple(slot for slot, r in enumerate(rem) if r == 1)
+        key = (config[0], config[1], config[5:5 + nv], due)
+        cached = self._wait_cache.get(key)
+        if cached is None:
+            marked = config[:5 + nv] + tuple(1 if r == 1 else _MARK + slot for slot, r in enumerate(rem))
+            cached = []
+            for log, choices, taken, leaf, listen, (values, new_rem) in self._outcomes(marked, move):
+                spec = tuple(_KEEP if r == _MARK + slot - 1 else r for slot, r in enumerate(new_rem))
+                cached.append((log, choices, taken, leaf, listen, values, spec))
+            self._wait_cache[key] = cached
+        return [(log, choices, taken, leaf, listen,
+                 (values, tuple(r - 1 if s == _KEEP and r > 0 else (r if s == _KEEP else s)
+                                for r, s in zip(rem, spec, strict=True))))
+                for log, choices, taken, leaf, listen, values, spec in cached]
+
     def _snapshot_rest(self) -> tuple:
         e = self.engine
         now = e.now
@@ -235,6 +256,7 @@ class _Checker:
         self._event_cache: dict = {}
         self._monitor_cache: dict = {}
         self._conflict_cache: dict = {}
+        self._wait_cache: dict = {}
         # consent, indicator, pending upload, after the start-up entries
         bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0), self.engine.leaf)
         root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v,
@@ -287,7 +309,7 @@ class _Checker:
                         self.parent[succ] = (config, move, ())
                         queue.append(succ)
                     continue
-                outcomes = self._event_outcomes(config, move) if move >= 0 else self._outcomes(config, move)
+                outcomes = self._event_outcomes(config, move) if move >= 0 else self._wait_outcomes(config, move)
                 for log, choices, taken, new_leaf, new_listen, (values, new_rem) in outcomes:
                     moves += 1
                     consent = config[2]
@@ -299,14 +321,12 @@ class _Checker:
                         self._add("low-battery", leaf, config, (move, choices),
                                   f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
                     bits_in = (consent, config[3], config[4])
-                    if move >= 0:
-                        mkey = (bits_in, id(log))
-                        bits = self._monitor_cache.get(mkey)
-                        if bits is None:
-                            bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
-                            self._monitor_cache[mkey] = bits
-                    else:
+                    # logs are cached per outcome, so a (bits, log) pair is monitored once
+                    mkey = (bits_in, id(log))
+                    bits = self._monitor_cache.get(mkey)
+                    if bits is None:
                         bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
+                        self._monitor_cache[mkey] = bits
                     succ = (new_leaf, new_listen, *bits, *values, *new_rem)
                     if new_leaf != leaf:
                         leaves_left.add(leaf)
