@@ -166,7 +166,7 @@ def write_usdz(scene, path: Path) -> None:
             UsdShade.MaterialBindingAPI.Apply(usd_mesh.GetPrim()).Bind(material)
         stage.GetRootLayer().Save()
         packed = tmpdir / "model.usdz"
-        if not UsdUtils.CreateNewARKitUsdzPackage(Sdf.AssetPath(str(usdc)), str(packed)):
+        if not UsdUtils.CreateNewUsdzPackage(Sdf.AssetPath(str(usdc)), str(packed)):
             raise OperationError(f"USDZ packaging failed for {path.name}")
         write_atomic(path, packed.read_bytes())
 

@@ -1,0 +1,135 @@
+"""Decimation (budget, UVs, thin temples), error measure, atomic writes, USDZ, previews,
+and the two real fixtures."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
+from lgcraft.eyewear.export import write_atomic
+from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.pipeline import PrepSettings, prepare_file
+from lgcraft.eyewear.synthetic import make_frame
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "eyewear"
+
+
+def test_budget_allocation_has_a_floor_and_respects_the_total():
+    targets = allocate_budget([100_000, 50_000, 300], 10_000)
+    assert sum(targets) <= 10_000
+    assert targets[2] >= 48 and targets[0] > targets[1]
+    assert allocate_budget([10, 20], 100) == [10, 20]
+
+
+def test_decimation_keeps_uvs_and_thin_temples():
+    frame = make_frame(detail=32)
+    temple = frame.parts["temple_left"]
+    uv = temple.vertices[:, [0, 2]] / 100.0  # a UV that is a function of position
+    part = Part("temple_left", temple.vertices, temple.faces, uv=uv)
+    small = decimate_part(part, 300)
+    assert len(small.faces) <= 300
+    assert np.allclose(small.uv, small.vertices[:, [0, 2]] / 100.0, atol=1e-6)
+    # the ear bend is still there: full length kept
+    assert small.vertices[:, 2].min() < temple.vertices[:, 2].min() + 1.0
+    error, _ = hausdorff(part.vertices, part.faces, small.vertices, small.faces)
+    assert error < 0.5
+
+
+def test_point_to_mesh_matches_brute_force():
+    sphere = trimesh.creation.icosphere(subdivisions=1)
+    pts = np.random.default_rng(0).normal(size=(200, 3))
+    d = point_to_mesh(pts, np.asarray(sphere.vertices), np.asarray(sphere.faces))
+    from lgcraft.eyewear.decimate import _closest_on_triangles
+
+    tri = np.asarray(sphere.triangles)
+    brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], 200, 0), np.repeat(t[None, 1], 200, 0),
+                                          np.repeat(t[None, 2], 200, 0)) for t in tri], axis=0)
+    assert np.allclose(d, brute, atol=1e-9)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "model.glb"
+    target.write_bytes(b"old")
+
+    with pytest.raises(TypeError):
+        write_atomic(target, object())  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.glb"]
+    write_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_usdz_written(tmp_path):
+    src = tmp_path / "frame.glb"
+    make_frame(detail=16).save(src)
+    report = prepare_file(src, tmp_path / "out", "frame", PrepSettings(usdz=True, max_triangles=2000))
+    usdz = Path(report["outputs"]["usdz"])
+    with zipfile.ZipFile(usdz) as archive:
+        names = archive.namelist()
+    assert names[0].endswith(".usdc")
+    from pxr import Usd, UsdGeom
+
+    stage = Usd.Stage.Open(str(usdz))
+    assert UsdGeom.GetStageUpAxis(stage) == "Y"
+    assert UsdGeom.GetStageMetersPerUnit(stage) == 1.0
+    meshes = [p for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)]
+    assert {m.GetName() for m in meshes} >= {"front", "temple_left", "temple_right"}
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_previews_render_headless(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "frame.glb"
+    make_frame(detail=16).save(src)
+    from lgcraft.eyewear.pipeline import run_batch
+
+    batch = run_batch([src], tmp_path / "out", PrepSettings(preview=True, max_triangles=2000), jobs=2)
+    if batch.files[0].status != "ok" and "OpenGL" in (batch.files[0].error or ""):
+        pytest.skip(batch.files[0].error)
+    report = batch.files[0].report
+    for view in ("front", "three_quarter"):
+        image = np.asarray(Image.open(report["outputs"][f"preview_{view}"]).convert("L"))
+        assert image.shape == (512, 512)
+        assert (image < 200).mean() > 0.01  # something was drawn on the white background
+
+
+def _glb_nodes(path):
+    data = Path(path).read_bytes()
+    length = struct.unpack("<I", data[12:16])[0]
+    return json.loads(data[20:20 + length])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["glasses-01", "glasses-06"])
+def test_real_fixtures_come_out_plausible_and_canonical(tmp_path, name):
+    folder = FIXTURES / name
+    if not folder.is_dir():
+        pytest.skip("shared fixtures not present")
+    report = prepare_file(folder / "scene.gltf", tmp_path, name, PrepSettings())
+    width = report["boxing"]["total_width_mm"]
+    assert 120 <= width <= 160
+    assert report["triangles_out"] <= 50_000
+    scene = trimesh.load(report["outputs"]["glb"], force="scene")
+    lo, hi = scene.bounds
+    size = hi - lo
+    # metres, canonical: X across is the frame width, temples run back along -Z,
+    # the frame is much less tall than wide, and the origin sits at the bridge
+    assert 0.12 <= size[0] <= 0.17
+    assert size[1] < 0.6 * size[0]
+    assert lo[2] < -0.08 and hi[2] < 0.03
+    assert abs(lo[0] + hi[0]) < 0.02
+    temple_l = report["anchors_m"].get("hinge_left")
+    assert temple_l is not None and temple_l[0] > 0.04 and temple_l[1] > -0.01
+    assert 100 <= report["boxing"]["temple_length_mm"] <= 170
+    nodes = {n.get("name") for n in _glb_nodes(report["outputs"]["glb"])["nodes"]}
+    assert {"anchor_bridge", "anchor_hinge_left", "anchor_ear_rest_right"} <= nodes
+    assert any(n.startswith("temple_left") for n in nodes)
