@@ -207,20 +207,61 @@ def record_command(
         if note:
             event["note"] = note
         events = [event]
-    signer = _signer(app, keystore)
+    needs_key = any("signature" not in event for event in events)
+    signer = _signer(app, keystore) if needs_key else None
     with _open_store(app, store) as st, app.out.progress("Signing records", total=len(events)) as advance:
         def step(n: int = 1) -> None:
             advance(n)
             _test_hook("record")  # crash tests: stop inside the one write transaction
 
         results = record_events(st, events, signer, skip_existing=skip_existing, progress=step)
+    signer_address = signer.address if signer else None
     data = {"recorded": sum(r.status == "recorded" for r in results),
-            "skipped": sum(r.status != "recorded" for r in results), "signer": signer.address,
+            "skipped": sum(r.status != "recorded" for r in results), "signer": signer_address,
             "records": results}
     app.out.emit(data, lambda: app.out.table(
-        f"{data['recorded']} recorded, {data['skipped']} skipped (signed by {signer.address})",
+        f"{data['recorded']} recorded, {data['skipped']} skipped"
+        + (f" (signed by {signer_address})" if signer_address else " (signed by their actors)"),
         ["item", "step", "time", "record hash", "status"],
         [(r.item_id, r.biz_step, r.event_time, r.record_hash[:18] + "...", r.status) for r in results]))
+
+
+@app.command("sign")
+def sign_command(
+    ctx: typer.Context,
+    from_file: Path = typer.Option(..., "--from", metavar="FILE", help="Events (.json or .jsonl) to sign."),
+    output: Path = typer.Option(..., "-o", "--output", help="Signed records to write (.jsonl)."),
+    prevs: list[str] = typer.Option([], "--prev", metavar="ITEM=HASH",
+                                    help="Latest record hash of a piece in the store that will record it."),
+    keystore: Path | None = KEYSTORE_OPT,
+) -> None:
+    """Sign events as their actor, for another party's store (no store needed here).
+    The store owner then runs 'record --from' on the output; it checks every signature.
+
+    Example: lgcraft provenance sign --from grading.jsonl --prev LG-RING-2025-0001=0x3f... -o grading.signed.jsonl
+    """
+    _require()
+    import json
+
+    from lgcraft.provenance.records import HASH_RE
+    from lgcraft.provenance.service import read_events_file, sign_events
+
+    app = app_context(ctx)
+    known: dict[str, str] = {}
+    for text in prevs:
+        item, sep, value = text.partition("=")
+        if not sep or not HASH_RE.match(value.strip().lower()):
+            raise InputError(f"--prev {text!r}: expected ITEM=0x<64 hex digits>")
+        known[item.strip()] = value.strip().lower()
+    signer = _signer(app, keystore)
+    signed = sign_events(read_events_file(from_file), signer, known)
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in signed), encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+    app.out.emit({"signed": len(signed), "signer": signer.address, "output": str(output)})
 
 
 @app.command("deploy")

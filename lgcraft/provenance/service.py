@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -74,16 +75,28 @@ class RecordResult:
     status: str  # "recorded" or "skipped (already recorded)"
 
 
-def prepare_body(raw: dict[str, Any], signer_address: str, path: str) -> dict[str, Any]:
+def prepare_body(raw: dict[str, Any], signer_address: str | None, path: str) -> tuple[dict[str, Any], str | None]:
+    """Validated body and, for a record its actor signed elsewhere (``lgcraft provenance
+    sign``), that signature. Unsigned records get the signer's address as actor."""
     body = validate_event(raw, path=path)
     actor = body["actor"]
+    signature = raw.get("signature")
+    if signature is not None:
+        if not isinstance(signature, str) or not re.fullmatch(r"0x[0-9a-f]{130}", signature):
+            raise InputError(f"{path}.signature: not a 65-byte 0x-hex EIP-712 signature")
+        if "address" not in actor or "prev" not in body:
+            raise InputError(f"{path}: a signed record needs actor.address and prev (as 'sign' writes them)")
+        return body, signature
+    if signer_address is None:
+        raise InputError("no signing key: set LGCRAFT_PRIVATE_KEY or pass --keystore FILE",
+                         hint="records that carry their actor's signature need no key")
     if "address" not in actor:
         actor["address"] = signer_address
     elif actor["address"] != signer_address:
         raise InputError(f"{path}.actor.address: {actor['address']} is not the signing key's address "
                          f"{signer_address}; each record is signed by its actor",
-                         hint="leave actor.address out, or set the actor's own key")
-    return body
+                         hint="leave actor.address out, or let that actor sign it with 'lgcraft provenance sign'")
+    return body, None
 
 
 def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
@@ -92,16 +105,20 @@ def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
     """Validate, chain, sign and store events, all or none (one transaction).
 
     ``events`` are user input dicts (see `validate_event`); ``signer`` a
-    `lgcraft.provenance.signing.Signer`. Raises `InputError` naming the record and
-    field of the first problem, before anything is written.
+    `lgcraft.provenance.signing.Signer` (None if every event carries its actor's
+    signature from `sign_events`). Raises `InputError` naming the record and field of
+    the first problem; nothing is written then.
     """
-    bodies = [prepare_body(raw, signer.address, f"record {i + 1}") for i, raw in enumerate(events)]
-    if not bodies:
+    from lgcraft.provenance.signing import recover_signer
+
+    address = signer.address if signer is not None else None
+    prepared = [prepare_body(raw, address, f"record {i + 1}") for i, raw in enumerate(events)]
+    if not prepared:
         raise InputError("no records given")
     results: list[RecordResult] = []
     with store.transaction() as conn:
         last: dict[str, str] = {}
-        for i, body in enumerate(bodies):
+        for i, (body, presigned) in enumerate(prepared):
             item = body["item_id"]
             key = event_key(body)
             existing = store.find_event(item, key)
@@ -116,11 +133,18 @@ def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
             prev = last.get(item) or store.last_record_hash(item) or ZERO_HASH
             if "prev" in body and body["prev"] != prev:
                 raise InputError(f"record {i + 1}.prev: {body['prev']} is not the latest record of "
-                                 f"{item} ({prev})")
+                                 f"{item} ({prev})", hint="sign it again against the latest record")
             body["prev"] = prev
             body_bytes = canonical_bytes_validated(body)
             record_hash = sha256_hex(body_bytes)
-            signature = signer.sign_record(body, record_hash)
+            if presigned is not None:
+                recovered = recover_signer(body, record_hash, presigned)
+                if recovered != body["actor"]["address"]:
+                    raise InputError(f"record {i + 1}.signature: recovers {recovered}, not the actor "
+                                     f"{body['actor']['address']} (record changed after signing?)")
+                signature = presigned
+            else:
+                signature = signer.sign_record(body, record_hash)
             salt = secrets.token_bytes(merkle.SALT_BYTES)
             leaf = merkle.leaf_hash(salt, bytes.fromhex(record_hash[2:]), bytes.fromhex(signature[2:]))
             seq = store.insert_record(conn, item_id=item, record_hash=record_hash, event_key=key,
@@ -132,6 +156,27 @@ def record_events(store: Store, events: Iterable[dict[str, Any]], signer, *,
             if progress:
                 progress(1)
     return results
+
+
+def sign_events(events: Iterable[dict[str, Any]], signer, prevs: dict[str, str] | None = None,
+                ) -> list[dict[str, Any]]:
+    """Sign events for someone else's store: a grader signs the grading of a piece whose
+    latest record hash (``prevs[item]`` or the event's own ``prev``) the maker gave them.
+    Returns record bodies with ``signature``, ready for ``record --from`` there."""
+    prevs = dict(prevs or {})
+    signed = []
+    for i, raw in enumerate(events):
+        body, presigned = prepare_body(raw, signer.address, f"record {i + 1}")
+        if presigned is not None:
+            raise InputError(f"record {i + 1}: already signed")
+        item = body["item_id"]
+        body["prev"] = body.get("prev") or prevs.get(item) or ZERO_HASH
+        record_hash = sha256_hex(canonical_bytes_validated(body))
+        signed.append({**body, "signature": signer.sign_record(body, record_hash)})
+        prevs[item] = record_hash
+    if not signed:
+        raise InputError("no records given")
+    return signed
 
 
 # --------------------------------------------------------------------------------------------

@@ -291,6 +291,40 @@ def test_help_has_examples():
     from lgcraft.cli import app
 
     runner = CliRunner()
-    for command in ("init", "keygen", "record", "deploy", "anchor", "status", "history", "export", "verify", "epcis"):
+    for command in ("init", "keygen", "record", "sign", "deploy", "anchor", "status", "history", "export", "verify", "epcis"):
         result = runner.invoke(app, ["provenance", command, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, command
+
+
+def test_grader_signs_for_the_makers_store(tmp_path, k):
+    """Each record signed by its own actor: the grader signs elsewhere, the maker records."""
+    maker = k.Lg(tmp_path)
+    maker("provenance", "init")
+    maker("provenance", "record", "--item", "R-7", "--step", "casting", "--actor", "Caster",
+          "--time", "2025-01-01T10:00:00+08:00")
+    head = maker.json("provenance", "history", "R-7")["records"][-1]["record_hash"]
+    grader_dir = tmp_path / "grader"
+    grader_dir.mkdir()
+    (grader_dir / "grading.json").write_text(json.dumps(k.make_event(
+        item="R-7", step="grading", actor={"name": "Lab B"},
+        stones=[{"type": "diamond", "carat": "0.70", "lab": "IGI", "report_number": "LG12345678"}])))
+    grader = k.Lg(grader_dir, key=k.KEY_B)
+    grader("provenance", "sign", "--from", "grading.json", "--prev", f"R-7={head}", "-o", "signed.jsonl")
+    signed = (grader_dir / "signed.jsonl").read_text()
+    assert k.ADDR_B in signed and "signature" in signed
+    # a changed signed record is refused, naming the recovered address
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text(signed.replace('"carat_hundredths": 70', '"carat_hundredths": 75'))
+    refused = maker("provenance", "record", "--from", str(forged), check=2)
+    assert "signature: recovers" in refused.stderr and f"not the actor {k.ADDR_B}" in refused.stderr
+    # the maker records it without the grader's key (no key at all is needed)
+    k.Lg(tmp_path, key=None)("provenance", "record", "--from", str(grader_dir / "signed.jsonl"))
+    maker("provenance", "anchor")
+    maker("provenance", "export", "R-7", "-o", "r7.json")
+    report = maker.json("provenance", "verify", "r7.json")
+    assert report["valid"] is True
+    actors = [r["body"]["actor"]["address"] for r in json.loads((tmp_path / "r7.json").read_text())["records"]]
+    assert actors == [k.ADDR_A, k.ADDR_B]
+    # signed against a stale head: refused with the latest hash named
+    stale = maker("provenance", "record", "--from", str(grader_dir / "signed.jsonl"), check=2)
+    assert "already recorded" in stale.stderr
