@@ -130,18 +130,24 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
     if len(points) == 0 or len(faces) == 0:
         return np.zeros(len(points))
     tri = vertices[faces]
-    sample_pts = [tri.mean(axis=1)]
-    sample_faces = [np.arange(len(faces))]
-    if len(faces) < min_samples:
+    sample_pts, sample_faces = [], []
+    if len(faces) <= min_samples:
+        sample_pts.append((tri[:, 0] + tri[:, 1] + tri[:, 2]) / 3.0)
+        sample_faces.append(np.arange(len(faces)))
+    if len(faces) < 2 * min_samples:
         rng = np.random.default_rng(seed)
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-        extra = min_samples - len(faces)
+        extra = min_samples if len(faces) > min_samples else min_samples - len(faces)
         pick = rng.choice(len(faces), size=extra, p=area / area.sum()) if area.sum() > 0 else rng.integers(0, len(faces), extra)
         r1, r2 = rng.random(extra), rng.random(extra)
         flip = r1 + r2 > 1
         r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]
         t = tri[pick]
         sample_pts.append(t[:, 0] + (t[:, 1] - t[:, 0]) * r1[:, None] + (t[:, 2] - t[:, 0]) * r2[:, None])
+        sample_faces.append(pick)
+    else:  # dense meshes: a uniform subset of face centroids is dense enough
+        pick = np.random.default_rng(seed).choice(len(faces), 2 * min_samples, replace=False)
+        sample_pts.append((tri[pick, 0] + tri[pick, 1] + tri[pick, 2]) / 3.0)
         sample_faces.append(pick)
     samples = np.vstack(sample_pts)
     owners = np.concatenate(sample_faces)

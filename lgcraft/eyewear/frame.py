@@ -88,7 +88,7 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             box = max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)
             a = float(areas[faces].sum())
-            cent = (tri[faces].mean(axis=1) * areas[faces, None]).sum(axis=0) / max(a, 1e-12)
+            cent = ((tri[faces, 0] + tri[faces, 1] + tri[faces, 2]) / 3.0 * areas[faces, None]).sum(axis=0) / max(a, 1e-12)
             pieces.append(_Piece(index, faces, lo, hi, cent, a, float(xy_area[faces].sum() / box)))
     return pieces
 
@@ -130,7 +130,7 @@ def assign_roles(parts: list[Part], width: float, halfdepth: float) -> list[Part
             if p.role != "front":
                 continue
             part = parts[p.part_index]
-            cent = part.vertices[part.faces[p.faces]].mean(axis=1)
+            cent = part.vertices[part.faces[p.faces]].sum(axis=1) / 3.0
             cut = (cent[:, 2] < -max(0.12 * width, 2 * halfdepth)) & (sign * cent[:, 0] > 0.25 * width)
             if cut.sum() > 10:
                 extra.append((p.part_index, p.faces[cut], side))

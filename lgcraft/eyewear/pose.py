@@ -38,16 +38,18 @@ class Pose:
 
 def face_samples(parts, limit: int = 40000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Face centroids and areas of all parts (a random subset of at most ``limit``)."""
+    total = sum(len(p.faces) for p in parts)
+    rng = np.random.default_rng(seed)
     cents, areas = [], []
     for part in parts:
-        tri = part.vertices[part.faces]
-        cents.append(tri.mean(axis=1))
+        faces = part.faces
+        if total > limit:  # subsample before the arithmetic
+            keep = max(1, int(round(limit * len(faces) / total)))
+            faces = faces[rng.choice(len(faces), min(keep, len(faces)), replace=False)]
+        tri = part.vertices[faces]
+        cents.append((tri[:, 0] + tri[:, 1] + tri[:, 2]) / 3.0)
         areas.append(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1))
-    c, a = np.vstack(cents), np.concatenate(areas)
-    if len(c) > limit:
-        pick = np.random.default_rng(seed).choice(len(c), limit, replace=False)
-        c, a = c[pick], a[pick]
-    return c, a
+    return np.vstack(cents), np.concatenate(areas)
 
 
 def _hemisphere(n: int) -> np.ndarray:

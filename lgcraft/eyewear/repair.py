@@ -142,22 +142,12 @@ def _default_tol(vertices: np.ndarray) -> float:
     return max(float(extent) * 1e-6, 1e-12)
 
 
-def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
-                 ) -> tuple[np.ndarray, int, int, np.ndarray]:
-    """Coherent winding with outward normals.
-
-    Returns (faces, flipped, components_flipped, component label per face)."""
+def _flip_bits(m: int, fa: np.ndarray, fb: np.ndarray, parity: np.ndarray, labels: np.ndarray,
+               ) -> np.ndarray:
+    """Per-face flip bit making every manifold edge consistent (BFS forest + pointer jumping)."""
     from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order, connected_components
+    from scipy.sparse.csgraph import breadth_first_order
 
-    m = len(faces)
-    if m == 0:
-        return faces, 0, 0, np.zeros(0, dtype=np.int64)
-    topo = pos_ids[faces]
-    n_v = int(pos_ids.max()) + 1
-    fa, fb, parity, *_ = _manifold_pairs(topo, n_v)
-    graph = coo_matrix((np.ones(len(fa), np.int8), (fa, fb)), shape=(m, m)).tocsr()
-    n_comp, labels = connected_components(graph, directed=False)
     # a virtual root linked to the first face of each component: one BFS for the forest
     roots = np.unique(labels, return_index=True)[1]
     rows = np.r_[fa, np.full(len(roots), m)]
@@ -185,12 +175,34 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
             break
         flip = flip ^ np.where(ptr != np.arange(m), flip[ptr], 0).astype(np.int8)
         ptr = nxt
+    return flip
+
+
+def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
+                 ) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """Coherent winding with outward normals.
+
+    Returns (faces, flipped, components_flipped, component label per face)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    m = len(faces)
+    if m == 0:
+        return faces, 0, 0, np.zeros(0, dtype=np.int64)
+    topo = pos_ids[faces]
+    n_v = int(pos_ids.max()) + 1
+    fa, fb, parity, *_ = _manifold_pairs(topo, n_v)
+    graph = coo_matrix((np.ones(len(fa), np.int8), (fa, fb)), shape=(m, m)).tocsr()
+    n_comp, labels = connected_components(graph, directed=False)
+    flip = np.zeros(m, dtype=np.int8)
+    if parity.any():  # only then is a spanning-forest pass needed
+        flip = _flip_bits(m, fa, fb, parity, labels)
     out = faces.copy()
     flipped_mask = flip.astype(bool)
     out[flipped_mask] = out[flipped_mask][:, ::-1]
     # outward: signed volume per component (relative to its centroid)
     tri = vertices[out]
-    centroids = tri.mean(axis=1)
+    centroids = (tri[:, 0] + tri[:, 1] + tri[:, 2]) / 3.0
     weights = np.bincount(labels, minlength=n_comp).astype(float)
     comp_centre = np.stack([np.bincount(labels, centroids[:, k], n_comp) for k in range(3)], -1)
     comp_centre /= np.maximum(weights, 1)[:, None]

@@ -32,8 +32,12 @@ def frame_files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def jewelry_files(tmp_path_factory) -> dict[str, Path]:
-    from lgcraft.eyewear.synthetic import (make_hook_earring, make_ring, make_stud_earring,
-                                           random_rotation)
+    from lgcraft.eyewear.synthetic import (
+        make_hook_earring,
+        make_ring,
+        make_stud_earring,
+        random_rotation,
+    )
 
     folder = tmp_path_factory.mktemp("jewelry")
     rng = np.random.default_rng(11)

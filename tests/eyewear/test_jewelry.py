@@ -13,8 +13,12 @@ from lgcraft.cli import main
 from lgcraft.eyewear.jewelry import analyse_jewelry, ring_sizes
 from lgcraft.eyewear.mesh import Part
 from lgcraft.eyewear.pipeline import PrepSettings
-from lgcraft.eyewear.synthetic import (make_hook_earring, make_ring, make_stud_earring,
-                                       random_rotation)
+from lgcraft.eyewear.synthetic import (
+    make_hook_earring,
+    make_ring,
+    make_stud_earring,
+    random_rotation,
+)
 
 UNITS = {"mm": 1.0, "cm": 0.1, "m": 0.001}
 
