@@ -118,8 +118,8 @@ def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.nda
     return np.linalg.norm(p - closest, axis=1)
 
 
-def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 6,
-                  min_samples: int = 40000, seed: int = 0) -> np.ndarray:
+def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 5,
+                  min_samples: int = 25000, seed: int = 0) -> np.ndarray:
     """Distance of each point to the surface (vertices, faces).
 
     Candidate triangles are those owning the ``k`` nearest of dense surface samples

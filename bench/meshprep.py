@@ -1,0 +1,208 @@
+"""Benchmark: `lgcraft eyewear prep` against gltf-transform `optimize`, size scaling, and
+parallel batches. Every figure is a ratio within this one run.
+
+    python bench/meshprep.py            # full run (500k / 1M faces, 8-file batch)
+    python bench/meshprep.py --quick    # smaller sizes, for a smoke test
+
+1. A generated 52□18-140 frame of ~500k faces (GLB, mm, tilted), prepared to the web
+   budget (50k triangles) by `lgcraft eyewear prep` (a fresh CLI process, start-up
+   included) and by `gltf-transform optimize` (node CLI) with flags that give a
+   comparable triangle count and keep the temples as separate meshes:
+       --simplify-ratio R --simplify-error 0.01 --join false --flatten false
+       --instance false --palette false --compress false --texture-compress false
+   (R chosen so its output has about 50k triangles). Its default `optimize` (error
+   bound 1e-4, meshopt compression, joins everything) is timed too, for reference.
+   Geometric error: the same sampled symmetric Hausdorff measure for both outputs
+   against the same input surface, in mm.
+2. The same prep on ~1M faces: time ratio 1M / 500k (in-process, best of 2).
+3. Eight ~120k-face frames: `run_batch` with jobs=2 vs jobs=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lgcraft.eyewear.decimate import hausdorff  # noqa: E402
+from lgcraft.eyewear.pipeline import PrepSettings, prepare_file, run_batch  # noqa: E402
+from lgcraft.eyewear.synthetic import frame_with_faces, random_rotation  # noqa: E402
+from lgcraft.tools import find_tool  # noqa: E402
+
+BUDGET = 50_000
+
+
+def make_input(folder: Path, faces: int, seed: int = 0, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"frame-{faces // 1000}k.glb")
+    rotation = random_rotation(np.random.default_rng(seed))
+    frame_with_faces(faces).transformed(rotation, 1.0).save(path)
+    return path
+
+
+def load_surface(path: Path, rebase: bool = False):
+    import trimesh
+
+    scene = trimesh.load(str(path), force="scene", process=False)
+    meshes = []
+    for node in scene.graph.nodes_geometry:
+        transform, name = scene.graph[node]
+        mesh = scene.geometry[name].copy()
+        mesh.apply_transform(transform)
+        meshes.append(mesh)
+    return meshes
+
+
+def surface(meshes):
+    verts, faces, offset = [], [], 0
+    for m in meshes:
+        verts.append(np.asarray(m.vertices))
+        faces.append(np.asarray(m.faces) + offset)
+        offset += len(m.vertices)
+    return np.vstack(verts), np.vstack(faces)
+
+
+def time_cli(args: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def lgcraft_cli(src: Path, out: Path) -> float:
+    return time_cli([sys.executable, "-m", "lgcraft", "--quiet", "eyewear", "prep", str(src),
+                     "--out", str(out), "--jobs", "1", "--profile", "web"])
+
+
+def gltf_transform(tool: str, src: Path, out: Path, ratio: float | None) -> float:
+    if ratio is None:
+        return time_cli([tool, "optimize", str(src), str(out)])
+    return time_cli([tool, "optimize", str(src), str(out), "--simplify-ratio", f"{ratio:.5f}",
+                     "--simplify-error", "0.01", "--join", "false", "--flatten", "false",
+                     "--instance", "false", "--palette", "false", "--compress", "false",
+                     "--texture-compress", "false"])
+
+
+def our_error_mm(report: dict) -> float:
+    return float(report["hausdorff_mm"])
+
+
+def peer_error_mm(original: Path, output: Path) -> tuple[float, int, int]:
+    v0, f0 = surface(load_surface(original))
+    meshes = load_surface(output)
+    v1, f1 = surface(meshes)
+    error, _ = hausdorff(v0, f0, v1, f1, samples=8000)
+    return error, len(f1), len(meshes)
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_capacity() -> float:
+    """How much faster 2 processes run pure-Python work than 1, on this machine now
+    (other load on a shared machine caps what any --jobs 2 can show)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = 3_000_000
+    start = time.perf_counter()
+    for _ in range(4):
+        _spin(n)
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_spin, [n] * 4))
+    return serial / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    big, bigger, batch_faces = (100_000, 200_000, 30_000) if args.quick else (500_000, 1_000_000, 120_000)
+    tool = find_tool("gltf-transform")
+    results: dict = {"budget": BUDGET}
+    with tempfile.TemporaryDirectory(prefix="lgcraft-bench-") as tmp:
+        tmpdir = Path(tmp)
+        src = make_input(tmpdir, big)
+        src_big = make_input(tmpdir, bigger, seed=1)
+        # warm the page cache and imports once
+        prepare_file(src, tmpdir / "warm", "warm", PrepSettings())
+
+        # 1. lgcraft CLI vs gltf-transform CLI, same file, alternating, best of 2
+        ours_cli, report = [], None
+        for i in range(2):
+            out = tmpdir / f"ours{i}"
+            ours_cli.append(lgcraft_cli(src, out))
+            report = json.loads((out / f"{src.stem}.report.json").read_text())
+        results["input_faces"] = report["triangles_in"]
+        results["ours_cli_s"] = min(ours_cli)
+        results["ours_triangles"] = report["triangles_out"]
+        results["ours_error_mm"] = our_error_mm(report)
+        results["ours_temples_separate"] = sum(p["role"].startswith("temple") for p in report["parts"]) >= 2
+        results["ours_steps_s"] = report["timings_s"]
+        if tool:
+            ratio = BUDGET / report["triangles_in"]
+            peer_out = tmpdir / "peer.glb"
+            for _ in range(3):  # aim its vertex ratio at our triangle count
+                gltf_transform(tool, src, peer_out, ratio)
+                _, tri, _ = peer_error_mm(src, peer_out)
+                if abs(tri - BUDGET) / BUDGET < 0.1:
+                    break
+                ratio *= BUDGET / max(tri, 1)
+            peer_times = [gltf_transform(tool, src, peer_out, ratio) for _ in range(2)]
+            error, tri, nodes = peer_error_mm(src, peer_out)
+            results.update(peer_cli_s=min(peer_times), peer_ratio_flag=round(ratio, 5),
+                           peer_triangles=tri, peer_error_mm=error, peer_meshes=nodes)
+            results["peer_default_optimize_s"] = gltf_transform(tool, src, tmpdir / "peer-default.glb", None)
+            results["time_ratio_ours_over_peer"] = results["ours_cli_s"] / results["peer_cli_s"]
+        else:
+            results["peer"] = "gltf-transform not found (npm install, or scripts/install.sh)"
+
+        # 2. scaling: in-process pipeline, best of 2
+        def best(path: Path) -> float:
+            times = []
+            for i in range(2):
+                start = time.perf_counter()
+                prepare_file(path, tmpdir / f"scale{i}", path.stem, PrepSettings())
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        results["prep_small_s"] = best(src)
+        results["prep_large_s"] = best(src_big)
+        results["scaling_ratio"] = results["prep_large_s"] / results["prep_small_s"]
+
+        # 3. parallel batch
+        named = [make_input(tmpdir / "batch", batch_faces, seed=10 + i, name=f"frame{i}.glb")
+                 for i in range(8)]
+        results["machine_parallel_capacity_before"] = parallel_capacity()
+        start = time.perf_counter()
+        one = run_batch(named, tmpdir / "jobs1", PrepSettings(), jobs=1)
+        results["batch_jobs1_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        two = run_batch(named, tmpdir / "jobs2", PrepSettings(), jobs=2)
+        results["batch_jobs2_s"] = time.perf_counter() - start
+        results["batch_ok"] = [one.ok, two.ok]
+        results["parallel_speedup"] = results["batch_jobs1_s"] / results["batch_jobs2_s"]
+        results["machine_parallel_capacity_after"] = parallel_capacity()
+    results["cpu_count"] = os.cpu_count()
+    print(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
