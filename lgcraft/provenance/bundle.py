@@ -327,10 +327,13 @@ def _label(index: int, body: dict[str, Any]) -> str:
 
 
 def verify_bundle(bundle: dict[str, Any], *, read_anchor: Callable[[dict[str, Any]], Any] | None = None,
-                  trusted_issuers: list[str] | None = None) -> VerifyReport:
+                  trusted_issuers: list[str] | None = None,
+                  files: dict[str, str] | None = None) -> VerifyReport:
     """Verify a schema-checked bundle. ``read_anchor(anchor)`` returns what the chain
     holds for that anchor's root (a `lgcraft.provenance.chain.AnchorRecord`) after
     checking the chain id, or raises; None verifies offline (roots not checked on chain).
+    ``files`` maps a file name to its SHA-256 hex (a certificate PDF or photo the
+    verifier holds): each must be an attachment of some record.
     Never raises for a failed check: the report lists them.
     """
     from lgcraft.provenance.signing import recover_signer
@@ -406,6 +409,15 @@ def verify_bundle(bundle: dict[str, Any], *, read_anchor: Callable[[dict[str, An
         Check("hash chain", chain_ok, "each record names the previous record of the piece"),
         Check("merkle proof", paths_ok, f"every path leads to its root ({merkle.MERKLE_VERSION})"),
     ]
+    if files:
+        attached = {a.get("sha256"): (i, rec["body"]) for i, rec in enumerate(records)
+                    for a in rec["body"].get("attachments", []) if isinstance(a, dict)}
+        files_ok = True
+        for name, digest in files.items():
+            if digest not in attached:
+                fail("attachment", f"file {name} (sha256 {digest}) is not attached to any record of {item}")
+                files_ok = False
+        report.checks.append(Check("attachment", files_ok, f"{len(files)} file(s) match attachment hashes"))
     # 5. chain
     trusted = {t.lower() for t in trusted_issuers or []}
     if read_anchor is None:

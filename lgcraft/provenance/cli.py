@@ -419,6 +419,8 @@ def verify_command(
     issuers: list[str] = typer.Option([], "--issuer", metavar="ADDRESS",
                                       help="Trusted anchoring address (repeatable; config [provenance] issuers)."),
     offline: bool = typer.Option(False, "--offline", help="Do not read the chain (roots unchecked)."),
+    files: list[Path] = typer.Option([], "--file", metavar="FILE",
+                                     help="A file you hold (certificate PDF, photo): must be an attachment (repeatable)."),
     store: Path | None = STORE_OPT,
 ) -> None:
     """Verify a proof bundle: exit 0 valid, 1 invalid (naming what does not match), 2 malformed.
@@ -437,6 +439,9 @@ def verify_command(
         trusted = [s.strip() for s in str(configured).replace("[", "").replace("]", "").replace('"', "").split(",") if s.strip()]
     trusted = [validate_address(t, "--issuer") for t in trusted]
     bundle = load_bundle(bundle_path)
+    from lgcraft.provenance.records import attachment_for_file
+
+    file_hashes = {str(f): attachment_for_file(f)["sha256"] for f in files}
     url = app.settings.get("provenance", "rpc_url", str, None, flag=rpc_url)
     clients: dict = {}
 
@@ -458,7 +463,8 @@ def verify_command(
         return client.anchor_of(anchor["contract"], anchor["root"])
 
     try:
-        report = verify_bundle(bundle, read_anchor=None if offline else read_anchor, trusted_issuers=trusted)
+        report = verify_bundle(bundle, read_anchor=None if offline else read_anchor, trusted_issuers=trusted,
+                               files=file_hashes)
     finally:
         for client in clients.values():
             client.close()

@@ -328,3 +328,19 @@ def test_grader_signs_for_the_makers_store(tmp_path, k):
     # signed against a stale head: refused with the latest hash named
     stale = maker("provenance", "record", "--from", str(grader_dir / "signed.jsonl"), check=2)
     assert "already recorded" in stale.stderr
+
+
+def test_verify_checks_files_against_attachments(tmp_path, k):
+    lg = k.Lg(tmp_path)
+    lg("provenance", "init")
+    cert = tmp_path / "GIA-2141438167.pdf"
+    cert.write_bytes(b"%PDF-1.4 grading report 2141438167")
+    lg("provenance", "record", "--item", "R-5", "--step", "grading", "--actor", "Lab", "--attach", str(cert),
+       "--stone", "type=diamond,carat=1.00,lab=GIA,report=2141438167")
+    lg("provenance", "anchor")
+    lg("provenance", "export", "R-5", "-o", "r5.json")
+    assert lg.json("provenance", "verify", "r5.json", "--file", str(cert))["valid"]
+    fake = tmp_path / "fake.pdf"
+    fake.write_bytes(b"%PDF-1.4 a different report")
+    proc = lg("provenance", "verify", "r5.json", "--file", str(fake), check=1)
+    assert "attachment: file" in proc.stderr and "is not attached to any record of R-5" in proc.stderr
