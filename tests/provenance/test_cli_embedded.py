@@ -36,12 +36,13 @@ def test_flow_in_separate_processes(anchored_store, k):
     assert steps == ["casting", "setting", "grading", "hallmarking", "selling"]
     assert {r["status"] for r in history["records"]} == {"anchored"}
     # verify in a later process reads the root from the persisted embedded chain
-    report = lg.json("provenance", "verify", "ring.json", "--issuer", k.ADDR_A)
+    report = lg.json("provenance", "verify", "ring.json", "--issuer", k.ADDR_A,
+                     "--file", str(k.EXAMPLES / "GIA-2141438167.pdf"))
     assert report["valid"] is True and report["chain_checked"] is True
     assert report["issuers"] == [k.ADDR_A]
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
         "record hash": True, "signature": True, "hash chain": True, "merkle proof": True,
-        "on chain": True, "trusted issuer": True}
+        "attachment": True, "on chain": True, "trusted issuer": True}
 
 
 def test_bundle_shape(anchored_store):
