@@ -453,7 +453,13 @@ def verify_command(
             elif anchor["chain_id"] == DEV_CHAIN_ID:
                 from lgcraft.provenance.service import resolve_store
 
-                folder = resolve_store(app.settings.get("provenance", "store", str, None, flag=store))
+                try:
+                    folder = resolve_store(app.settings.get("provenance", "store", str, None, flag=store))
+                except InputError:
+                    raise ChainError(
+                        f"the bundle was anchored on an embedded dev chain (chain id {DEV_CHAIN_ID}), "
+                        "which lives only in its maker's store",
+                        hint="verify where that store is (or --store DIR), or use --offline") from None
                 clients[key] = open_embedded(folder, create=False)
             else:
                 raise ChainError(f"no RPC URL to read chain id {anchor['chain_id']}",

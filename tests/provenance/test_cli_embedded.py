@@ -345,3 +345,10 @@ def test_verify_checks_files_against_attachments(tmp_path, k):
     fake.write_bytes(b"%PDF-1.4 a different report")
     proc = lg("provenance", "verify", "r5.json", "--file", str(fake), check=1)
     assert "attachment: file" in proc.stderr and "is not attached to any record of R-5" in proc.stderr
+
+
+def test_embedded_bundle_without_its_store(tmp_path, anchored_store, capsys, monkeypatch):
+    bundle = tmp_path / "ring.json"
+    bundle.write_text((anchored_store / "ring.json").read_text())
+    code, _, err = run_main(["provenance", "verify", str(bundle)], capsys, monkeypatch, tmp_path)
+    assert code == 1 and "anchored on an embedded dev chain" in err and "--offline" in err
