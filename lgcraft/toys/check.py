@@ -323,10 +323,12 @@ class _Checker:
                     bits_in = (consent, config[3], config[4])
                     # logs are cached per outcome, so a (bits, log) pair is monitored once
                     mkey = (bits_in, id(log))
-                    bits = self._monitor_cache.get(mkey)
-                    if bits is None:
+                    hit = self._monitor_cache.get(mkey)
+                    if hit is not None and hit[0] is log:
+                        bits = hit[1]
+                    else:
                         bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
-                        self._monitor_cache[mkey] = bits
+                        self._monitor_cache[mkey] = (log, bits)
                     succ = (new_leaf, new_listen, *bits, *values, *new_rem)
                     if new_leaf != leaf:
                         leaves_left.add(leaf)

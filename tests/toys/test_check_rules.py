@@ -193,3 +193,31 @@ def test_examples_pass_every_rule():
     for name in EXAMPLE_NAMES:
         report = check_program(example_program(name))
         assert report.passed, (name, report.failed_rules)
+
+
+def test_explorer_caches_do_not_change_results(monkeypatch):
+    """The outcome caches of the explorer give the same report as recomputing every move."""
+    import random
+
+    from lgcraft.errors import OperationError
+    from lgcraft.toys import check as checker
+    from lgcraft.toys.generate import random_script
+
+    def summary(report):
+        return (report.configurations, report.moves,
+                [(r.rule, r.passed, [(f.message, f.path) for f in r.findings]) for r in report.rules])
+
+    compared = 0
+    for i in range(12):
+        program = program_from(random_script(random.Random(2000 + i)))
+        try:
+            cached = summary(check_program(program, max_configurations=8000))
+        except OperationError:
+            continue
+        with monkeypatch.context() as patch:
+            patch.setattr(checker._Checker, "_event_outcomes", lambda self, c, m: self._outcomes(c, m))
+            patch.setattr(checker._Checker, "_wait_outcomes", lambda self, c, m: self._outcomes(c, m))
+            fresh = summary(check_program(program, max_configurations=8000))
+        assert cached == fresh
+        compared += 1
+    assert compared >= 6
