@@ -8,7 +8,8 @@ Run: python bench/toys.py [--events N] [--json]
   0-2 s apart), against the C runtime (gcc -O2 on this machine, trace already in memory)
   on the same trace in the same run; target >= 100k events/s.
 * Check: time to check a generated 50-state script (target < 2 s), with the 12-state
-  example measured in the same run for scale.
+  example for scale, each against the same search recomputing every move (no outcome
+  caches) in the same run.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lgcraft.toys.check import check_program  # noqa: E402
+from lgcraft.toys.check import _Checker, check_program  # noqa: E402
 from lgcraft.toys.compiler import encode, size_report  # noqa: E402
 from lgcraft.toys.engine import Engine  # noqa: E402
 from lgcraft.toys.generate import GENERATED_PROFILE, generate_script  # noqa: E402
@@ -127,11 +128,19 @@ def main() -> int:
         holder = {}
         seconds = best_of(3, lambda program=program, holder=holder: holder.__setitem__("r", check_program(program)))
         report = holder["r"]
+        # baseline in the same run: the same search recomputing every move (no outcome caches)
+        plain = _Checker._event_outcomes, _Checker._wait_outcomes
+        _Checker._event_outcomes = _Checker._wait_outcomes = lambda self, c, m: self._outcomes(c, m)
+        try:
+            baseline = best_of(1, lambda program=program: check_program(program))
+        finally:
+            _Checker._event_outcomes, _Checker._wait_outcomes = plain
         results["check"].append({
             "script": label, "states": len(program.state_names), "configurations": report.configurations,
             "moves": report.moves, "seconds": round(seconds, 3),
             "configurations_per_s": round(report.configurations / seconds),
             "vs_target_2s": round(seconds / 2.0, 3),
+            "uncached_seconds": round(baseline, 3), "speedup_vs_uncached": round(baseline / seconds, 2),
         })
 
     if args.json:
@@ -149,7 +158,8 @@ def main() -> int:
     print("Check (explicit-state search)")
     for r in results["check"]:
         print(f"  {r['script']:22} {r['configurations']:6} configurations, {r['moves']:7} moves in {r['seconds']:.2f} s"
-              f" ({r['configurations_per_s']:,}/s; x{r['vs_target_2s']} of the 2 s target)")
+              f" ({r['configurations_per_s']:,}/s; x{r['vs_target_2s']} of the 2 s target;"
+              f" x{r['speedup_vs_uncached']} faster than recomputing every move, {r['uncached_seconds']:.2f} s)")
     return 0
 
 
