@@ -99,3 +99,37 @@ def test_profile_errors_have_positions():
     with pytest.raises(ToyScriptError) as info:
         load_profile(text="profile: p\ncategory: spaceship\nboard: {mcu: x, flash_budget_bytes: 1, ram_budget_bytes: 1}\n")
     assert info.value.diagnostics[0].line == 2 and info.value.diagnostics[0].value == "spaceship"
+
+
+def test_published_schemas_are_valid_and_accept_the_examples():
+    import jsonschema
+    import yaml
+
+    from lgcraft.toys.model import schema
+
+    from .conftest import EXAMPLE_NAMES, EXAMPLES
+
+    for kind in ("script", "profile"):
+        jsonschema.Draft202012Validator.check_schema(schema(kind))
+    for name in EXAMPLE_NAMES:
+        # a plain YAML 1.1 loader turns the key 'on' into True; editors use YAML 1.2
+        script = yaml.load((EXAMPLES / f"{name}.toy.yaml").read_text(), Loader=_Yaml12Loader)
+        jsonschema.validate(script, schema("script"))
+        jsonschema.validate(yaml.safe_load((EXAMPLES / f"{name}.profile.yaml").read_text()), schema("profile"))
+
+
+def _yaml12_loader():
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"]
+                                      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
+    return Loader
+
+
+_Yaml12Loader = _yaml12_loader()
