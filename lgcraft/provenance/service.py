@@ -248,56 +248,55 @@ def deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: 
 
 def _deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int,
             timeout: float, existing: str | None) -> DeployResult:
-    if True:
-        current = stored_network(store)
-        kind = "rpc" if rpc_url else "embedded"
-        chain_id = client.chain_id
-        if existing:
-            from lgcraft.provenance.records import validate_address
+    current = stored_network(store)
+    kind = "rpc" if rpc_url else "embedded"
+    chain_id = client.chain_id
+    if existing:
+        from lgcraft.provenance.records import validate_address
 
-            address = validate_address(existing, "--contract")
-            if not client.has_anchor_code(address):
-                raise ChainError(f"{address} on chain {chain_id} is not the lgcraft anchor contract "
-                                 "(its code differs from Anchor.json)")
-            net = Network(kind=kind, chain_id=chain_id, contract=address, rpc_url=rpc_url,
-                          deployer=None, deployed_at=now_iso())
-            with store.transaction() as conn:
-                store.set_meta("network", net.__dict__, conn)
-            return DeployResult(chain_id, address, None, None, signer.address if signer else "", kind, True)
-        if current and current.chain_id == chain_id and current.kind == kind and client.has_anchor_code(current.contract):
-            return DeployResult(chain_id, current.contract, current.deploy_tx, current.deploy_block,
-                                current.deployer or "", kind, True)
-        unfinished = store.unfinished_batches()
-        if current and unfinished and current.chain_id != chain_id:
-            raise InputError(f"{len(unfinished)} batch(es) are still being anchored on chain {current.chain_id}; "
-                             f"finish them before switching to chain {chain_id}",
-                             hint="run 'lgcraft provenance anchor' against the old chain first")
-        pending = store.get_meta("pending_deploy")
-        tx = None
-        if pending and pending.get("chain_id") == chain_id:
-            receipt = client.receipt(pending["tx_hash"])
-            if receipt is None:
-                client.send_raw(pending["raw"])
-            tx_hash = pending["tx_hash"]
-        else:
-            client.ensure_funds(signer.address)
-            tx = client.build_deploy(signer, client.nonce(signer.address))
-            with store.transaction() as conn:
-                store.set_meta("pending_deploy", {"chain_id": chain_id, "tx_hash": tx.tx_hash, "raw": tx.raw}, conn)
-            client.send_raw(tx.raw)
-            tx_hash = tx.tx_hash
-        receipt = client.wait(tx_hash, confirmations, timeout)
-        if receipt.status != 1 or not receipt.contract_address:
-            with store.transaction() as conn:
-                conn.execute("DELETE FROM meta WHERE key = 'pending_deploy'")
-            raise ChainError(f"deploy transaction {tx_hash} failed on chain {chain_id}")
-        net = Network(kind=kind, chain_id=chain_id, contract=receipt.contract_address, rpc_url=rpc_url,
-                      deploy_tx=tx_hash, deploy_block=receipt.block_number, deployer=signer.address,
-                      deployed_at=now_iso())
+        address = validate_address(existing, "--contract")
+        if not client.has_anchor_code(address):
+            raise ChainError(f"{address} on chain {chain_id} is not the lgcraft anchor contract "
+                             "(its code differs from Anchor.json)")
+        net = Network(kind=kind, chain_id=chain_id, contract=address, rpc_url=rpc_url,
+                      deployer=None, deployed_at=now_iso())
         with store.transaction() as conn:
             store.set_meta("network", net.__dict__, conn)
+        return DeployResult(chain_id, address, None, None, signer.address if signer else "", kind, True)
+    if current and current.chain_id == chain_id and current.kind == kind and client.has_anchor_code(current.contract):
+        return DeployResult(chain_id, current.contract, current.deploy_tx, current.deploy_block,
+                            current.deployer or "", kind, True)
+    unfinished = store.unfinished_batches()
+    if current and unfinished and current.chain_id != chain_id:
+        raise InputError(f"{len(unfinished)} batch(es) are still being anchored on chain {current.chain_id}; "
+                         f"finish them before switching to chain {chain_id}",
+                         hint="run 'lgcraft provenance anchor' against the old chain first")
+    pending = store.get_meta("pending_deploy")
+    tx = None
+    if pending and pending.get("chain_id") == chain_id:
+        receipt = client.receipt(pending["tx_hash"])
+        if receipt is None:
+            client.send_raw(pending["raw"])
+        tx_hash = pending["tx_hash"]
+    else:
+        client.ensure_funds(signer.address)
+        tx = client.build_deploy(signer, client.nonce(signer.address))
+        with store.transaction() as conn:
+            store.set_meta("pending_deploy", {"chain_id": chain_id, "tx_hash": tx.tx_hash, "raw": tx.raw}, conn)
+        client.send_raw(tx.raw)
+        tx_hash = tx.tx_hash
+    receipt = client.wait(tx_hash, confirmations, timeout)
+    if receipt.status != 1 or not receipt.contract_address:
+        with store.transaction() as conn:
             conn.execute("DELETE FROM meta WHERE key = 'pending_deploy'")
-        return DeployResult(chain_id, net.contract, tx_hash, receipt.block_number, signer.address, kind, False)
+        raise ChainError(f"deploy transaction {tx_hash} failed on chain {chain_id}")
+    net = Network(kind=kind, chain_id=chain_id, contract=receipt.contract_address, rpc_url=rpc_url,
+                  deploy_tx=tx_hash, deploy_block=receipt.block_number, deployer=signer.address,
+                  deployed_at=now_iso())
+    with store.transaction() as conn:
+        store.set_meta("network", net.__dict__, conn)
+        conn.execute("DELETE FROM meta WHERE key = 'pending_deploy'")
+    return DeployResult(chain_id, net.contract, tx_hash, receipt.block_number, signer.address, kind, False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -133,3 +133,24 @@ def test_kill_during_anchor_on_anvil(tmp_path, anvil, k):
     crash = util.module_from_spec(spec)
     spec.loader.exec_module(crash)
     crash.crash_and_resume(tmp_path, k, "broadcast", rpc=["--rpc-url", anvil.url], rpc_url=anvil.url)
+
+
+def test_second_store_adopts_deployed_contract(tmp_path, anvil, k):
+    first = k.Lg(tmp_path / "a")
+    (tmp_path / "a").mkdir()
+    first("provenance", "init")
+    address = first.json("provenance", "deploy", "--rpc-url", anvil.url)["contract"]
+    second_dir = tmp_path / "b"
+    second_dir.mkdir()
+    second = k.Lg(second_dir, key=k.KEY_B)
+    second("provenance", "init")
+    bad = second("provenance", "deploy", "--rpc-url", anvil.url, "--contract", k.ADDR_A, check=1)
+    assert "is not the lgcraft anchor contract" in bad.stderr
+    adopted = second.json("provenance", "deploy", "--rpc-url", anvil.url, "--contract", address)
+    assert adopted["contract"] == address and adopted["reused"] is True
+    second("provenance", "record", "--item", "B-1", "--step", "casting", "--actor", "Caster B")
+    batch = second.json("provenance", "anchor")["batches"][0]
+    assert batch["contract"] == address and batch["issuer"] == k.ADDR_B
+    second("provenance", "export", "B-1", "-o", "b1.json")
+    report = second.json("provenance", "verify", "b1.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_B)
+    assert report["valid"] is True
