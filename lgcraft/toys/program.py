@@ -81,7 +81,10 @@ class Program:
         if op in ("enter", "exit"):
             return f"{op} {self.state_names[args[0]]}"
         if op in ("play", "speak"):
-            return f"{op} {self.clip_names[args[0]]} volume={args[1]}%"
+            clip = self.clip_names[args[0]]
+            asset = self.profile.assets.get(clip) if self.profile else None
+            length = f" ({asset.duration_ms / 1000:g} s)" if asset else ""
+            return f"{op} {clip} volume={args[1]}%{length}"
         if op == "led":
             from lgcraft.toys.model import format_color
             hz = f" {args[3] / 10:g}Hz" if args[3] else ""
