@@ -60,7 +60,7 @@ def init_store(folder: str | Path | None = None, cwd: Path | None = None) -> Ini
 # recording
 def event_key(body: dict[str, Any]) -> str:
     """Identity of an event regardless of its place in the chain (body without prev)."""
-    return sha256_hex(canonical_bytes({k: v for k, v in body.items() if k != "prev"}))
+    return sha256_hex(canonical_bytes_validated({k: v for k, v in body.items() if k != "prev"}))
 
 
 @dataclass

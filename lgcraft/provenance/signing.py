@@ -60,10 +60,16 @@ def typed_data(body: dict[str, Any], record_hash: str) -> dict[str, Any]:
     }
 
 
-def _keccak(data: bytes) -> bytes:
-    from eth_hash.auto import keccak
+_KECCAK = None
 
-    return keccak(data)
+
+def _keccak(data: bytes) -> bytes:
+    global _KECCAK
+    if _KECCAK is None:
+        from eth_hash.auto import keccak
+
+        _KECCAK = keccak
+    return _KECCAK(data)
 
 
 @lru_cache(maxsize=1024)
@@ -156,10 +162,15 @@ class Signer:
     _key: bytes = field(repr=False)
 
     def sign_record(self, body: dict[str, Any], record_hash: str) -> str:
-        """EIP-712 signature (65 bytes r||s||v, v in {27, 28}) as 0x hex."""
+        """EIP-712 signature (65 bytes r||s||v, v in {27, 28}) as 0x hex (RFC 6979, low s)."""
+        digest = signing_digest(body, record_hash)
+        native = _native_key(self._key)
+        if native is not None:
+            raw = native.sign_recoverable(digest, hasher=None)  # r || s || recovery id
+            return "0x" + raw[:64].hex() + bytes([raw[64] + 27]).hex()
         from eth_keys import KeyAPI
 
-        sig = KeyAPI.PrivateKey(self._key).sign_msg_hash(signing_digest(body, record_hash))
+        sig = KeyAPI.PrivateKey(self._key).sign_msg_hash(digest)
         r, s, v = sig.r, sig.s, sig.v
         return "0x" + r.to_bytes(32, "big").hex() + s.to_bytes(32, "big").hex() + bytes([v + 27]).hex()
 
@@ -171,6 +182,16 @@ class Signer:
     @property
     def key_bytes(self) -> bytes:  # for web3 middleware-free signing in this package only
         return self._key
+
+
+@lru_cache(maxsize=8)
+def _native_key(key: bytes):
+    """A libsecp256k1 key object (coincurve) if installed; None otherwise."""
+    try:
+        import coincurve
+    except ImportError:
+        return None
+    return coincurve.PrivateKey(key)
 
 
 def signer_from_private_key(secret: str, origin: str = "LGCRAFT_PRIVATE_KEY") -> Signer:
