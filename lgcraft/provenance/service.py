@@ -19,7 +19,7 @@ from typing import Any
 
 from lgcraft.errors import ChainError, InputError, OperationError
 from lgcraft.provenance import merkle
-from lgcraft.provenance.canonical import canonical_bytes, canonical_bytes_validated, sha256_hex
+from lgcraft.provenance.canonical import canonical_bytes_validated, sha256_hex
 from lgcraft.provenance.records import ZERO_HASH, validate_event
 from lgcraft.provenance.store import STORE_DIR, Batch, Store, find_store, now_iso
 
