@@ -79,7 +79,10 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
         tri = part.vertices[part.faces]
         cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         areas = 0.5 * np.linalg.norm(cross, axis=1)
-        xy_area = 0.25 * np.abs(cross[:, 2])  # both faces of a plate project: halve
+        # projected area of the faces looking +Z and of those looking -Z: a closed plate
+        # has both about its outline's area, a single-sheet lens one of them
+        xy_pos = 0.5 * np.clip(cross[:, 2], 0, None)
+        xy_neg = 0.5 * np.clip(-cross[:, 2], 0, None)
         order = np.argsort(labels, kind="stable")
         bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
         for s, e in zip(bounds[:-1], bounds[1:], strict=False):
@@ -89,7 +92,8 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
             box = max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)
             a = float(areas[faces].sum())
             cent = ((tri[faces, 0] + tri[faces, 1] + tri[faces, 2]) / 3.0 * areas[faces, None]).sum(axis=0) / max(a, 1e-12)
-            pieces.append(_Piece(index, faces, lo, hi, cent, a, float(xy_area[faces].sum() / box)))
+            cover = max(xy_pos[faces].sum(), xy_neg[faces].sum()) / box
+            pieces.append(_Piece(index, faces, lo, hi, cent, a, float(cover)))
     return pieces
 
 
