@@ -208,8 +208,14 @@ def _load_obj_parts(path: Path) -> list[Part] | None:
             used, inverse = np.unique(fv.ravel(), return_inverse=True)
             part_v, faces = v[used], inverse.reshape(-1, 3)
         mat = materials.get(g["material"]) if g["material"] else None
-        if isinstance(mat, dict):
-            mat = None
+        if isinstance(mat, dict):  # trimesh's MTL parser gives keyword dicts
+            from trimesh.visual.material import SimpleMaterial
+
+            try:
+                mat = SimpleMaterial(image=mat.get("image"), diffuse=mat.get("diffuse"),
+                                     name=mat.get("name")).to_pbr()
+            except Exception:  # an odd MTL entry: keep the geometry without it
+                mat = None
         parts.append(Part(name, part_v, faces, uv, mat, original_name=name))
     return parts
 

@@ -133,3 +133,15 @@ def test_real_fixtures_come_out_plausible_and_canonical(tmp_path, name):
     nodes = {n.get("name") for n in _glb_nodes(report["outputs"]["glb"])["nodes"]}
     assert {"anchor_bridge", "anchor_hinge_left", "anchor_ear_rest_right"} <= nodes
     assert any(n.startswith("temple_left") for n in nodes)
+
+
+@pytest.mark.slow
+def test_textures_survive_to_the_glb(tmp_path):
+    folder = FIXTURES / "glasses-06"
+    if not folder.is_dir():
+        pytest.skip("shared fixtures not present")
+    report = prepare_file(folder / "scene.gltf", tmp_path, "g6", PrepSettings(profile="webar"))
+    doc = _glb_nodes(report["outputs"]["glb"])
+    assert doc.get("images") and doc.get("textures")
+    assert any("TEXCOORD_0" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
+    assert report["triangles_out"] <= 20_000

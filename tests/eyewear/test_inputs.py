@@ -129,3 +129,19 @@ def test_digest_covers_gltf_buffers(tmp_path):
     buffers[0].write_bytes(bytes(data))
     assert input_digest(src) != before
     shutil.rmtree(tmp_path)
+
+
+def test_obj_objects_keep_uvs_and_materials(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(tmp_path / "tex.png")
+    (tmp_path / "m.mtl").write_text("newmtl red\nKd 0.8 0.1 0.1\nmap_Kd tex.png\n")
+    (tmp_path / "m.obj").write_text(
+        "mtllib m.mtl\no lens\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nvt 1 1\n"
+        "usemtl red\nf 1/1 2/2 4/4 3/3\no temple\nv 0 0 1\nv 1 0 1\nv 0 1 1\nf 5/1 6/2 7/3\n")
+    model = load_model(tmp_path / "m.obj")
+    lens = model.parts[0]
+    assert [p.name for p in model.parts] == ["lens", "temple"]
+    assert lens.triangles == 2  # the quad was triangulated
+    assert lens.uv is not None and lens.uv.shape == (4, 2)
+    assert lens.material is not None and lens.material.baseColorTexture.size == (8, 8)
