@@ -34,7 +34,7 @@ RULES: dict[str, str] = {
     "low-battery": "low battery is handled from every state",
     "mic-consent": "microphone used only after the parent's consent",
     "mic-indicator": "microphone used only with the indicator LED on",
-    "mic-always-on": "no listening without a timeout (no always-listening loop)",
+    "mic-always-on": "no always-listening loop: without input, timers turn listening off",
     "upload-delete": "every upload is followed by a delete without further input",
 }
 FLASH_WINDOW_MS = 1000
@@ -283,9 +283,6 @@ class _Checker:
             rem = config[5 + nv:]
             has_timer = any(r >= 0 for r in rem)
             listen = config[1]
-            if listen and not has_timer:
-                self._add("mic-always-on", leaf, config, None,
-                          f"listening in '{p.state_names[leaf]}' with no timer to end it")
             candidate_moves = [e for e in self.external if not (p.keyword_event[e] and not listen)]
             if has_timer:
                 candidate_moves.append(-1)
@@ -303,7 +300,7 @@ class _Checker:
                     # a wait step that fires no timer: only the remaining times change
                     moves += 1
                     succ = config[:5 + nv] + tuple(r - 1 if r > 0 else r for r in rem)
-                    if config[4]:
+                    if config[4] or config[1]:
                         wait_edges.setdefault(config, []).append(succ)
                     if succ not in self.parent:
                         self.parent[succ] = (config, move, ())
@@ -332,7 +329,7 @@ class _Checker:
                     succ = (new_leaf, new_listen, *bits, *values, *new_rem)
                     if new_leaf != leaf:
                         leaves_left.add(leaf)
-                    if move < 0 and config[4]:
+                    if move < 0 and (config[4] or config[1]):
                         wait_edges.setdefault(config, []).append(succ)
                     if succ not in self.parent:
                         self.parent[succ] = (config, move, choices)
@@ -641,25 +638,49 @@ class _Checker:
                 self._add("motor-timeout", s, config, last,
                           f"state '{name}' starts a motor but has no unconditional 'after' exit",
                           _position(p, p.script.states[name].path))
-        # upload-delete: a waiting configuration with an undeleted upload must reach a
-        # delete through timers alone (good = least fixpoint)
-        pending_configs = [c for c in self.parent if c[4]]
-        good: set[tuple] = set()
-        changed = True
-        while changed:
-            changed = False
-            for c in pending_configs:
-                if c in good:
-                    continue
-                succs = wait_edges.get(c)
-                if succs and all((not s[4]) or s in good for s in succs):
-                    good.add(c)
-                    changed = True
-        for c in pending_configs:
-            if c not in good:
-                self._add("upload-delete", c[0], c, None,
-                          f"an upload in '{p.state_names[c[0]]}' can stay undeleted "
-                          "(no delete follows through timers alone)")
+        # upload-delete and mic-always-on: from a waiting configuration with an undeleted
+        # upload (bit 4) or a listening microphone (bit 1), timers alone must lead to a
+        # delete / to the microphone turning off
+        for c in _stuck(self.parent, wait_edges, 4):
+            self._add("upload-delete", c[0], c, None,
+                      f"an upload in '{p.state_names[c[0]]}' can stay undeleted "
+                      "(no delete follows through timers alone)")
+        for c in _stuck(self.parent, wait_edges, 1):
+            self._add("mic-always-on", c[0], c, None,
+                      f"the microphone can stay on in '{p.state_names[c[0]]}' with no input "
+                      "(no timer turns listening off)")
+
+
+def _stuck(configurations, wait_edges: dict, bit: int) -> list[tuple]:
+    """Configurations with ``bit`` set from which waiting does not surely clear it.
+
+    good(c) holds when c has wait successors and each has the bit clear or is good
+    (least fixpoint, by counting down unresolved successors along reverse edges)."""
+    marked = [c for c in configurations if c[bit]]
+    good: set[tuple] = set()
+    waiting: dict[tuple, int] = {}
+    users: dict[tuple, list[tuple]] = {}
+    ready = []
+    for c in marked:
+        succs = wait_edges.get(c)
+        if not succs:
+            continue
+        open_succs = {s for s in succs if s[bit]}
+        waiting[c] = len(open_succs)
+        for s in open_succs:
+            users.setdefault(s, []).append(c)
+        if not open_succs:
+            ready.append(c)
+    while ready:
+        c = ready.pop()
+        if c in good:
+            continue
+        good.add(c)
+        for user in users.get(c, ()):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    return [c for c in marked if c not in good]
 
 
 def _picks(choices: tuple) -> str:

@@ -221,3 +221,15 @@ def test_explorer_caches_do_not_change_results(monkeypatch):
         assert cached == fresh
         compared += 1
     assert compared >= 6
+
+
+def test_listening_loop_through_timers_is_always_on():
+    listening = {"entry": [{"led": {"name": "mic_led", "color": "white"}}, {"listen": True}],
+                 "exit": [{"listen": False}], "on": {"keyword.hello": "a"},
+                 "after": [{"delay": "20s", "target": "b"}]}  # re-enters itself: listens forever
+    script = wrap({"a": {"on": {"consent": "b"}}, "b": listening}, "a")
+    result = next(r for r in check_program(program_from(script)).rules if r.rule == "mic-always-on")
+    assert not result.passed and result.findings[0].path == ["consent"]
+    listening["after"][0]["target"] = "a"
+    result = next(r for r in check_program(program_from(script)).rules if r.rule == "mic-always-on")
+    assert result.passed
