@@ -283,6 +283,13 @@ class _Checker:
             rem = config[5 + nv:]
             has_timer = any(r >= 0 for r in rem)
             listen = config[1]
+            if listen and not config[2]:
+                origin = self.parent.get(config)
+                if origin is not None and origin[1] == self.revoke_ev:
+                    self._add("mic-consent", ("revoked", leaf), config, None,
+                              f"still listening in '{p.state_names[leaf]}' after the consent was revoked "
+                              f"('{self.profile.revoke_event}')",
+                              _position(p, p.script.states[p.state_names[leaf]].path))
             candidate_moves = [e for e in self.external if not (p.keyword_event[e] and not listen)]
             if has_timer:
                 candidate_moves.append(-1)

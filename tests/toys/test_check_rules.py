@@ -233,3 +233,19 @@ def test_listening_loop_through_timers_is_always_on():
     listening["after"][0]["target"] = "a"
     result = next(r for r in check_program(program_from(script)).rules if r.rule == "mic-always-on")
     assert result.passed
+
+
+def test_listening_on_after_consent_is_revoked_fails():
+    listening = {"entry": [{"led": {"name": "mic_led", "color": "white"}}, {"listen": True}],
+                 "exit": [{"listen": False}], "after": [{"delay": "20s", "target": "a"}]}
+    script = wrap({"a": {"on": {"press": {"target": "b", "guard": "consent == 1"},
+                                "consent": {"actions": [{"set": {"consent": 1}}]},
+                                "revoke": {"actions": [{"set": {"consent": 0}}]}}},
+                   "b": listening}, "a", {"consent": {"min": 0, "max": 1, "initial": 0}})
+    result = next(r for r in check_program(program_from(script)).rules if r.rule == "mic-consent")
+    assert not result.passed
+    assert result.findings[0].path == ["consent", "press", "revoke"]
+    assert "after the consent was revoked" in result.findings[0].message
+    listening["on"] = {"revoke": {"target": "a", "actions": [{"set": {"consent": 0}}]}}
+    result = next(r for r in check_program(program_from(script)).rules if r.rule == "mic-consent")
+    assert result.passed
