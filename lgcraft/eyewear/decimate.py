@@ -179,6 +179,11 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
     if len(edge_pts):
         samples = np.vstack([samples, edge_pts])
         owners = np.concatenate([owners, edge_owner])
+    if len(faces) < 100_000:  # coarse meshes: interior points of the large faces too
+        rng = np.random.default_rng(0)
+        pick = _pick_faces(_areas(vertices, faces), 30_000, rng)
+        samples = np.vstack([samples, _random_points(vertices, faces, pick, rng)])
+        owners = np.concatenate([owners, pick])
     k = min(k, len(samples))
     _, near = cKDTree(samples).query(points, k=k)
     near = near.reshape(len(points), -1)
