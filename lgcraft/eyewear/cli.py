@@ -64,8 +64,8 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
 
     def render():
         if kind == "frame":
-            columns = ["file", "status", "unit", "triangles", "error mm", "marking", "A", "B",
-                       "DBL", "width", "temple", "s"]
+            columns = ["file", "status", "unit", "triangles", "error mm", "marking (A□DBL-temple)",
+                       "B", "width", "s"]
         else:
             columns = ["file", "status", "kind", "unit", "triangles", "error mm", "size",
                        "s"]
@@ -75,10 +75,13 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
             tri = f"{row['triangles_in']}->{row['triangles_out']}" if row["triangles_in"] else "-"
             status = row["status"] if not f.error else f"failed: {f.error}"
             if kind == "frame":
-                rows.append([row["name"], status, fmt(row["unit"]), tri, fmt(row["hausdorff_mm"], 3),
-                             fmt(row["marking"]), fmt(row["lens_width_mm"]), fmt(row["lens_height_mm"]),
-                             fmt(row["bridge_mm"]), fmt(row["total_width_mm"]),
-                             fmt(row["temple_length_mm"]), fmt(row["seconds"])])
+                marking = row["marking"]
+                if marking:
+                    marking += (f" ({fmt(row['lens_width_mm'])}/{fmt(row['bridge_mm'])}/"
+                                f"{fmt(row['temple_length_mm'])})")
+                rows.append([row["name"], status, fmt(row["unit"]), tri, fmt(row["hausdorff_mm"], 2),
+                             fmt(marking), fmt(row["lens_height_mm"]), fmt(row["total_width_mm"]),
+                             fmt(row["seconds"])])
             else:
                 size = "-"
                 if r.get("ring"):
