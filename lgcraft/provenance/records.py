@@ -67,6 +67,7 @@ _REPORT_RE = re.compile(r"[A-Za-z0-9-]{4,40}")
 _GIA_RE = re.compile(r"\d{10}")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _GLN_RE = re.compile(r"\d{13}")
+_STONE_TEXT = tuple((key, "." + key) for key in ("cut", "colour", "clarity", "origin", "lab", "treatment"))
 _TOP_ALLOWED = frozenset(TOP_FIELDS | {"signature", "salt"})
 _BIZ_STEP_NAMES = tuple(BIZ_STEPS)
 STONE_FIELDS = frozenset({"type", "carat_hundredths", "carat", "count", "cut", "colour", "clarity",
@@ -96,9 +97,11 @@ def _fail(path: str, message: str) -> InputError:
     return InputError(f"{path}: {message}")
 
 
-def _string(value: Any, path: str, *, max_len: int = 200, required: bool = True) -> str | None:
+def _string(value: Any, path: str, suffix: str = "", *, max_len: int = 200,
+            required: bool = True) -> str | None:
     if type(value) is str and 0 < len(value) <= max_len and not value[0].isspace() and not value[-1].isspace():
         return value  # fast path: already clean text
+    path += suffix  # the error path is only built when needed
     if value is None:
         if required:
             raise _fail(path, "is required")
@@ -119,9 +122,10 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _integer(value: Any, path: str, *, low: int, high: int, unit: str) -> int:
+def _integer(value: Any, path: str, suffix: str = "", *, low: int, high: int, unit: str) -> int:
     if type(value) is int and low <= value <= high:
         return value
+    path += suffix
     if isinstance(value, Float) or isinstance(value, float):
         raise _fail(path, f"{value} is not an integer; give whole {unit}")
     if isinstance(value, bool) or not isinstance(value, int):
@@ -134,9 +138,10 @@ def _integer(value: Any, path: str, *, low: int, high: int, unit: str) -> int:
     return value
 
 
-def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+def _choice(value: Any, path: str, choices: tuple[str, ...], suffix: str = "") -> str:
     if value in choices and type(value) is str:
         return value
+    path += suffix
     text = _string(value, path)
     norm = text.lower().replace(" ", "_").replace("-", "_")
     if norm not in choices:
@@ -144,17 +149,19 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     return norm
 
 
-def _no_unknown(data: dict, allowed: set[str] | frozenset[str], path: str) -> None:
+def _no_unknown(data: dict, allowed: set[str] | frozenset[str], path: str, suffix: str = "") -> None:
     if data.keys() <= allowed:
         return
+    path += suffix
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise _fail(path, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
 
 
-def _object(value: Any, path: str) -> dict:
+def _object(value: Any, path: str, suffix: str = "") -> dict:
     if type(value) is dict:
         return value
+    path += suffix
     if not isinstance(value, dict):
         raise _fail(path, f"expected an object, got {_show(value)}")
     return value
@@ -176,8 +183,15 @@ def carat_to_hundredths(text: str, path: str = "carat") -> int:
     return int(hundredths)
 
 
-def validate_time(value: Any, path: str = "event_time") -> str:
-    text = _string(value, path, max_len=40)
+def validate_time(value: Any, path: str = "event_time", suffix: str = "") -> str:
+    text = _string(value, path, suffix, max_len=40)
+    if TIME_RE.match(text):
+        try:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return text
+        except ValueError:
+            pass
+    path += suffix
     if not TIME_RE.match(text):
         raise _fail(path, f"{text!r} is not an ISO 8601 time with a time-zone offset, "
                           "e.g. 2025-03-12T10:00:00+08:00")
@@ -198,10 +212,11 @@ def _checksum(address: str) -> str:
 _KNOWN_ADDRESSES: dict[str, str] = {}
 
 
-def validate_address(value: Any, path: str) -> str:
+def validate_address(value: Any, path: str, suffix: str = "") -> str:
     known = _KNOWN_ADDRESSES.get(value) if type(value) is str else None
     if known is not None:
         return known
+    path += suffix
     text = _string(value, path, max_len=42)
     if not ADDRESS_RE.match(text):
         raise _fail(path, f"{text!r} is not an EVM address (0x and 40 hex digits)")
@@ -216,7 +231,7 @@ def validate_address(value: Any, path: str) -> str:
 def _stone(raw: Any, path: str) -> dict:
     raw = _object(raw, path)
     _no_unknown(raw, STONE_FIELDS, path)
-    stone: dict[str, Any] = {"type": _choice(raw.get("type"), f"{path}.type", STONE_TYPES)}
+    stone: dict[str, Any] = {"type": _choice(raw.get("type"), path, STONE_TYPES, ".type")}
     if "carat_hundredths" in raw and "carat" in raw:
         raise _fail(path, "give carat_hundredths or carat, not both")
     if "carat" in raw:
@@ -227,18 +242,19 @@ def _stone(raw: Any, path: str) -> dict:
             raise _fail(f"{path}.carat", f"give the carat as text like \"1.02\", got {_show(carat)}")
         stone["carat_hundredths"] = carat_to_hundredths(carat, f"{path}.carat")
     elif "carat_hundredths" in raw:
-        stone["carat_hundredths"] = _integer(raw["carat_hundredths"], f"{path}.carat_hundredths",
+        stone["carat_hundredths"] = _integer(raw["carat_hundredths"], path, ".carat_hundredths",
                                              low=1, high=10_000_000, unit="hundredths of a carat")
     if "count" in raw:
-        stone["count"] = _integer(raw["count"], f"{path}.count", low=1, high=100_000, unit="stones")
-    for key in ("cut", "colour", "clarity", "origin", "lab", "treatment"):
-        if raw.get(key) is not None:
-            stone[key] = _string(raw[key], f"{path}.{key}", max_len=80)
+        stone["count"] = _integer(raw["count"], path, ".count", low=1, high=100_000, unit="stones")
+    for key, suffix in _STONE_TEXT:
+        value = raw.get(key)
+        if value is not None:
+            stone[key] = _string(value, path, suffix, max_len=80)
     if raw.get("report_number") is not None:
         report = raw["report_number"]
         if isinstance(report, int) and not isinstance(report, bool):
             report = str(report)
-        report = _string(report, f"{path}.report_number", max_len=40)
+        report = _string(report, path, ".report_number", max_len=40)
         if not _REPORT_RE.fullmatch(report):
             raise _fail(f"{path}.report_number", f"{report!r} is not a lab report number")
         lab = stone.get("lab", "").upper()
@@ -253,15 +269,15 @@ def _stone(raw: Any, path: str) -> dict:
 def _attachment(raw: Any, path: str) -> dict:
     raw = _object(raw, path)
     _no_unknown(raw, _ATTACHMENT_KEYS, path)
-    out = {"name": _string(raw.get("name"), f"{path}.name", max_len=200)}
+    out = {"name": _string(raw.get("name"), path, ".name", max_len=200)}
     digest = _string(raw.get("sha256"), f"{path}.sha256", max_len=64).lower()
     if not SHA256_HEX_RE.match(digest):
         raise _fail(f"{path}.sha256", f"{digest!r} is not a SHA-256 hex digest (64 hex digits)")
     out["sha256"] = digest
     if raw.get("media_type") is not None:
-        out["media_type"] = _string(raw["media_type"], f"{path}.media_type", max_len=100)
+        out["media_type"] = _string(raw["media_type"], path, ".media_type", max_len=100)
     if raw.get("size_bytes") is not None:
-        out["size_bytes"] = _integer(raw["size_bytes"], f"{path}.size_bytes", low=0,
+        out["size_bytes"] = _integer(raw["size_bytes"], path, ".size_bytes", low=0,
                                      high=2**53 - 1, unit="bytes")
     return out
 
@@ -283,63 +299,63 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
     item = raw.get("item_id")
     if isinstance(item, int) and not isinstance(item, bool):
         item = str(item)
-    item = _string(item, f"{path}.item_id", max_len=128)
+    item = _string(item, path, ".item_id", max_len=128)
     if not ITEM_ID_RE.match(item):
         raise _fail(f"{path}.item_id", f"{item!r} is not an item id (serial, SKU or lab report "
                                        "number: letters, digits and . _ : / # -)")
     body["item_id"] = item
     step = raw.get("biz_step")
     if step not in BIZ_STEPS:  # fast path for the exact spelling
-        step = _choice(step, f"{path}.biz_step", _BIZ_STEP_NAMES)
+        step = _choice(step, path, _BIZ_STEP_NAMES, ".biz_step")
     body["biz_step"] = step
     event_type = raw.get("event_type") or BIZ_STEPS[step]
     if event_type not in EVENT_TYPES:
         raise _fail(f"{path}.event_type", f"{event_type!r} is not one of: {', '.join(EVENT_TYPES)}")
     body["event_type"] = event_type
-    body["event_time"] = validate_time(raw.get("event_time"), f"{path}.event_time")
+    body["event_time"] = validate_time(raw.get("event_time"), path, ".event_time")
 
-    actor = _object(raw.get("actor"), f"{path}.actor")
-    _no_unknown(actor, _ACTOR_KEYS, f"{path}.actor")
-    body["actor"] = {"name": _string(actor.get("name"), f"{path}.actor.name", max_len=120)}
+    actor = _object(raw.get("actor"), path, ".actor")
+    _no_unknown(actor, _ACTOR_KEYS, path, ".actor")
+    body["actor"] = {"name": _string(actor.get("name"), path, ".actor.name", max_len=120)}
     if actor.get("address") is not None:
-        body["actor"]["address"] = validate_address(actor["address"], f"{path}.actor.address")
+        body["actor"]["address"] = validate_address(actor["address"], path, ".actor.address")
     if actor.get("role") is not None:
-        body["actor"]["role"] = _string(actor["role"], f"{path}.actor.role", max_len=60)
+        body["actor"]["role"] = _string(actor["role"], path, ".actor.role", max_len=60)
 
     if raw.get("location") is not None:
         loc = raw["location"]
         if isinstance(loc, str):
             loc = {"name": loc}
-        loc = _object(loc, f"{path}.location")
-        _no_unknown(loc, _LOCATION_KEYS, f"{path}.location")
-        out = {"name": _string(loc.get("name"), f"{path}.location.name", max_len=200)}
+        loc = _object(loc, path, ".location")
+        _no_unknown(loc, _LOCATION_KEYS, path, ".location")
+        out = {"name": _string(loc.get("name"), path, ".location.name", max_len=200)}
         if loc.get("address") is not None:
-            out["address"] = _string(loc["address"], f"{path}.location.address", max_len=300)
+            out["address"] = _string(loc["address"], path, ".location.address", max_len=300)
         if loc.get("country") is not None:
-            country = _string(loc["country"], f"{path}.location.country", max_len=2).upper()
+            country = _string(loc["country"], path, ".location.country", max_len=2).upper()
             if not _COUNTRY_RE.fullmatch(country):
                 raise _fail(f"{path}.location.country", f"{country!r} is not an ISO 3166 country code")
             out["country"] = country
         if loc.get("gln") is not None:
             gln = str(loc["gln"]) if isinstance(loc["gln"], int) else loc["gln"]
-            gln = _string(gln, f"{path}.location.gln", max_len=13)
+            gln = _string(gln, path, ".location.gln", max_len=13)
             if not _GLN_RE.fullmatch(gln):
                 raise _fail(f"{path}.location.gln", f"{gln!r} is not a 13-digit GS1 GLN")
             out["gln"] = gln
         body["location"] = out
 
     if raw.get("metal") is not None:
-        metal = _object(raw["metal"], f"{path}.metal")
-        _no_unknown(metal, _METAL_KEYS, f"{path}.metal")
-        out = {"type": _choice(metal.get("type"), f"{path}.metal.type", METALS)}
+        metal = _object(raw["metal"], path, ".metal")
+        _no_unknown(metal, _METAL_KEYS, path, ".metal")
+        out = {"type": _choice(metal.get("type"), path, METALS, ".metal.type")}
         if metal.get("fineness") is not None:
-            out["fineness"] = _integer(metal["fineness"], f"{path}.metal.fineness", low=1,
+            out["fineness"] = _integer(metal["fineness"], path, ".metal.fineness", low=1,
                                        high=1000, unit="parts per thousand")
         if metal.get("colour") is not None:
-            out["colour"] = _string(metal["colour"], f"{path}.metal.colour", max_len=40)
+            out["colour"] = _string(metal["colour"], path, ".metal.colour", max_len=40)
         body["metal"] = out
     if raw.get("weight_mg") is not None:
-        body["weight_mg"] = _integer(raw["weight_mg"], f"{path}.weight_mg", low=1,
+        body["weight_mg"] = _integer(raw["weight_mg"], path, ".weight_mg", low=1,
                                      high=100_000_000, unit="milligrams")
     if raw.get("stones") is not None:
         stones = raw["stones"]
@@ -350,7 +366,7 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
         body["material_source"] = _choice(raw["material_source"], f"{path}.material_source",
                                           MATERIAL_SOURCES)
     if raw.get("compliance") is not None:
-        comp = _object(raw["compliance"], f"{path}.compliance")
+        comp = _object(raw["compliance"], path, ".compliance")
         _no_unknown(comp, {"kimberley_process_certificate", "system_of_warranties",
                            "chain_of_custody"}, f"{path}.compliance")
         out = {}
@@ -372,18 +388,18 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
         party = raw["counterparty"]
         if isinstance(party, str):
             party = {"name": party}
-        party = _object(party, f"{path}.counterparty")
-        _no_unknown(party, _PARTY_KEYS, f"{path}.counterparty")
-        out = {"name": _string(party.get("name"), f"{path}.counterparty.name", max_len=120)}
+        party = _object(party, path, ".counterparty")
+        _no_unknown(party, _PARTY_KEYS, path, ".counterparty")
+        out = {"name": _string(party.get("name"), path, ".counterparty.name", max_len=120)}
         if party.get("address") is not None:
             out["address"] = validate_address(party["address"], f"{path}.counterparty.address")
         body["counterparty"] = out
     if step in ("selling", "transferring") and "counterparty" not in body:
         raise _fail(f"{path}.counterparty", f"a {step} event needs the counterparty (buyer or new owner)")
     if raw.get("note") is not None:
-        body["note"] = _string(raw["note"], f"{path}.note", max_len=1000)
+        body["note"] = _string(raw["note"], path, ".note", max_len=1000)
     if raw.get("prev") is not None:
-        prev = _string(raw["prev"], f"{path}.prev", max_len=66).lower()
+        prev = _string(raw["prev"], path, ".prev", max_len=66).lower()
         if not HASH_RE.match(prev):
             raise _fail(f"{path}.prev", f"{prev!r} is not a record hash (0x and 64 hex digits)")
         body["prev"] = prev
