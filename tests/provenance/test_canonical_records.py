@@ -141,3 +141,26 @@ def test_control_characters_and_lone_surrogates():
     assert canonical_bytes(value) == canonical_bytes_reference(value)
     with pytest.raises(InputError, match="surrogate"):
         canonical_bytes({"note": "\ud800"})
+
+
+event_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.text(max_size=30)
+    | st.sampled_from(["casting", "grading", "gold", "diamond", "2025-01-02T09:00:00+08:00", "1.02"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["type", "name", "carat", "lab", "report_number", "fineness", "address", "x"]),
+        inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted({"item_id", "biz_step", "event_time", "actor", "location",
+                                               "metal", "weight_mg", "stones", "material_source", "compliance",
+                                               "attachments", "inputs", "counterparty", "note", "prev", "bogus"})),
+                       event_values, max_size=8))
+def test_any_input_validates_or_fails_cleanly(raw):
+    """Arbitrary input: a clean InputError naming a field, or a body that hashes."""
+    try:
+        body = validate_event(raw)
+    except InputError as exc:
+        assert exc.message.startswith("record")
+        return
+    assert canonical_bytes(body)
