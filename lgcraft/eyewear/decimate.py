@@ -161,7 +161,7 @@ def _edge_samples(vertices: np.ndarray, faces: np.ndarray, budget: int):
 
 
 def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 8,
-                  edge_budget: int = 150_000, **_ignored,
+                  edge_budget: int = 40_000, **_ignored,
                   ) -> np.ndarray:
     """Distance of each point to the surface (vertices, faces).
 
@@ -181,7 +181,7 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
         owners = np.concatenate([owners, edge_owner])
     if len(faces) < 100_000:  # coarse meshes: interior points of the large faces too
         rng = np.random.default_rng(0)
-        pick = _pick_faces(_areas(vertices, faces), 30_000, rng)
+        pick = _pick_faces(_areas(vertices, faces), 15_000, rng)
         samples = np.vstack([samples, _random_points(vertices, faces, pick, rng)])
         owners = np.concatenate([owners, pick])
     k = min(k, len(samples))
