@@ -179,10 +179,6 @@ class Signer:
 
         return Account.sign_transaction(tx, self._key)
 
-    @property
-    def key_bytes(self) -> bytes:  # for web3 middleware-free signing in this package only
-        return self._key
-
 
 @lru_cache(maxsize=8)
 def _native_key(key: bytes):
