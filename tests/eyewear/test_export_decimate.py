@@ -145,3 +145,20 @@ def test_textures_survive_to_the_glb(tmp_path):
     assert doc.get("images") and doc.get("textures")
     assert any("TEXCOORD_0" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
     assert report["triangles_out"] <= 20_000
+
+
+def test_textures_are_limited_to_the_profile():
+    from PIL import Image
+    from trimesh.visual.material import PBRMaterial
+
+    from lgcraft.eyewear.export import build_scene
+
+    frame = make_frame(detail=8)
+    temple = frame.parts["temple_left"]
+    material = PBRMaterial(baseColorTexture=Image.new("RGB", (4096, 2048)))
+    part = Part("temple_left", temple.vertices, temple.faces,
+                uv=np.zeros((len(temple.vertices), 2)), material=material)
+    scene = build_scene([part], {"bridge": [0, 0, 0]}, max_texture=1024)
+    mesh = scene.geometry["temple_left"]
+    assert mesh.visual.material.baseColorTexture.size == (1024, 512)
+    assert material.baseColorTexture.size == (4096, 2048)  # the input is not modified
