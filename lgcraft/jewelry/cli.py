@@ -121,10 +121,13 @@ def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designe
             out.info(f"Loaded on {report.device} ({report.dtype}) in {report.load_seconds:.1f} s")
 
         def image_done(item):
-            advance(description=f"Drafting {item.design} #{item.seed}")
+            advance(description=f"Drafted {item.design} #{item.seed}")
+
+        def step_done(job, step, total):
+            advance(0, description=f"{job.design} #{job.seed} step {step}/{total}")
 
         report = run_plan(plan, options, out_dir, prepared=prepared, on_loaded=loaded,
-                          on_image=image_done, should_stop=stop, **kwargs)
+                          on_image=image_done, on_step=step_done, should_stop=stop, **kwargs)
     records = _record_all(target, report) if target else None
     if records:
         out.info(f"Recorded {len(records)} design-origin records in the provenance store "

@@ -238,7 +238,7 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
              prepared: Prepared | None = None,
              on_loaded: Callable[[RunReport], None] | None = None,
              on_image: Callable[[DraftImage], None] | None = None,
-             on_step: Callable[[int, int], None] | None = None,
+             on_step: Callable[[DraftJob, int, int], None] | None = None,
              should_stop: Callable[[], bool] | None = None,
              file_stems: list[str] | None = None) -> RunReport:
     """Draft every job of ``plan`` into ``out_dir``; see the module docstring."""
@@ -285,7 +285,8 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
             image = engine.draft(prompt=job.prompt, negative_prompt=job.negative, seed=job.seed,
                                  steps=steps, guidance=guidance, width=size[0] if size else None,
                                  height=size[1] if size else None, should_stop=should_stop,
-                                 on_step=on_step, **extra)
+                                 on_step=(lambda step, total, job=job: on_step(job, step, total))
+                                 if on_step else None, **extra)
         except Interrupted:
             report.interrupted = True
             break
