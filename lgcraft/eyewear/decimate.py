@@ -185,7 +185,8 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
         samples = np.vstack([samples, _random_points(vertices, faces, pick, rng)])
         owners = np.concatenate([owners, pick])
     k = min(k, len(samples))
-    _, near = cKDTree(samples).query(points, k=k)
+    tree = cKDTree(samples, balanced_tree=False, compact_nodes=False)
+    _, near = tree.query(points, k=k, workers=-1)
     near = near.reshape(len(points), -1)
     owner = np.repeat(np.arange(len(points)), near.shape[1])
     cand = faces[owners[near.ravel()]]
