@@ -258,8 +258,11 @@ def plan_from_brief(path: Path, *, count: int | None = None, seed: int | None = 
     for key in ("model", "scheduler"):
         if key in data and not isinstance(data[key], str):
             raise InputError(f"{path}: {key} must be text")
+    model = data.get("model")
+    if model and not Path(model).is_absolute() and (path.parent / model).is_dir():
+        model = str((path.parent / model).resolve())     # a folder named relative to the brief
     return DraftPlan(jobs=jobs, source=str(path), collection=str(data.get("name") or path.stem),
-                     model=data.get("model"), scheduler=data.get("scheduler"),
+                     model=model, scheduler=data.get("scheduler"),
                      designs=[str(d.get("name")) for d in designs])
 
 

@@ -394,6 +394,8 @@ def replay(image_path: Path, out_dir: Path, *, cache_dir: Path | None = None,
         warnings.append(f"model {prepared.model.id} changed since the draft: pixels will differ")
     from lgcraft.jewelry.engine import versions
 
+    if device and device != recipe.device:
+        warnings.append(f"device {device} differs from the draft's {recipe.device}: pixels will differ slightly")
     now = versions()
     for key in ("torch", "diffusers", "transformers"):
         if recipe.versions.get(key) and recipe.versions[key] != now[key]:

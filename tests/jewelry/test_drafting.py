@@ -318,3 +318,26 @@ def test_record_without_store_fails_before_drafting(tiny_models, tmp_path, monke
                str(tiny_models["sd"]), "--out", str(tmp_path / "d"), "--record"])
     assert rc == 2 and "Error:" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_pipeline_loads_once_per_batch_and_brief_model_is_relative(tiny_models, tmp_path, monkeypatch):
+    import shutil
+
+    import diffusers
+
+    shutil.copytree(tiny_models["sd"], tmp_path / "models" / "tiny")
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("name: once\nmodel: models/tiny\ndefaults:\n  steps: 1\n"
+                     "designs:\n  - name: a\n    type: ring\n    metal: [platinum, rose-gold]\n    seeds: [1, 2]\n")
+    calls = []
+    real = diffusers.DiffusionPipeline.from_pretrained.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(args[0])
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(diffusers.DiffusionPipeline, "from_pretrained", classmethod(counting))
+    monkeypatch.chdir(tmp_path / "models")          # the brief's model path is relative to the brief
+    data = invoke_json("draft", "--brief", str(brief), "--out", str(tmp_path / "out"))
+    assert len(data["images"]) == 4 and len(calls) == 1
+    assert Path(calls[0]) == (tmp_path / "models" / "tiny").resolve()
