@@ -284,9 +284,13 @@ def _jobs(entries: list[tuple[str, DesignSpec, dict]]) -> list[DraftJob]:
 
 def plan_from_options(spec: DesignSpec, *, count: int = 1, seed: int | None = None,
                       steps: int | None = None, guidance: float | None = None,
-                      size: tuple[int, int] | None = None) -> DraftPlan:
-    """The plan of a single design given on the command line."""
-    spec = validate(spec)
+                      size: tuple[int, int] | None = None, require_subject: bool = True) -> DraftPlan:
+    """The plan of a single design given on the command line.
+
+    ``require_subject=False`` (refine, inpaint: the image is the subject) allows a
+    design with neither a prompt nor a type.
+    """
+    spec = validate(spec, require_subject=require_subject)
     if not 1 <= count <= 1000:
         raise InputError(f"--count must be 1-1000, got {count}")
     base = check_seed(seed, "--seed") if seed is not None else random_seed()

@@ -233,7 +233,7 @@ def draft(
         spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
                           style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
                           finish=finish, view=view, prompt=prompt, negative=negative)
-        plan = plan_from_options(spec, count=count or 1, seed=seed, steps=steps, guidance=guidance,
+        plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps, guidance=guidance,
                                  size=parse_size(size) if size else None)
     if dry_run:
         _print_plan(app_ctx, plan, model or plan.model)
@@ -301,8 +301,9 @@ def refine(
     spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
                       style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
                       finish=finish, view=view, prompt=prompt, negative=negative, name="refine")
-    plan = plan_from_options(spec, count=count or 1, seed=seed, steps=steps, guidance=guidance,
-                             size=parse_size(size) if size else None)
+    plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps,
+                             guidance=guidance, size=parse_size(size) if size else None,
+                             require_subject=False)
     from lgcraft.extras import require
 
     require("jewelry")
@@ -343,8 +344,9 @@ def inpaint(
     spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
                       style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
                       finish=finish, view=view, prompt=prompt, negative=negative, name="inpaint")
-    plan = plan_from_options(spec, count=count or 1, seed=seed, steps=steps, guidance=guidance,
-                             size=parse_size(size) if size else None)
+    plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps,
+                             guidance=guidance, size=parse_size(size) if size else None,
+                             require_subject=False)
     from lgcraft.extras import require
 
     require("jewelry")

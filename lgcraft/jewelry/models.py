@@ -254,7 +254,7 @@ def resolve_model(spec: str | None, *, models_dir: str | Path | None = None,
         raise InputError(f"{spec}: a {folder_model.kind} is not a whole pipeline",
                          hint="--model needs a pipeline folder (with model_index.json)")
     if component is not None and folder_model.kind != component:
-        raise InputError(f"{spec}: is a {folder_model.kind}, expected a {component}")
+        raise InputError(f"{spec}: is a {folder_model.kind}, not the {component} this option needs")
     return folder_model
 
 

@@ -50,7 +50,7 @@ class CompiledPrompt:
     parts: dict[str, str] = field(default_factory=dict)
 
 
-def validate(spec: DesignSpec, where: str = "") -> DesignSpec:
+def validate(spec: DesignSpec, where: str = "", *, require_subject: bool = True) -> DesignSpec:
     """Canonical terms for every field of ``spec``; InputError with suggestions on typos."""
     changes: dict = {}
     for name in ("type", "metal", "stone", "cut", "setting", "finish", "view"):
@@ -61,7 +61,7 @@ def validate(spec: DesignSpec, where: str = "") -> DesignSpec:
     for style in styles:
         vocab.check_style_fits(style, changes.get("type"), where=where)
     changes["style"] = styles
-    if not spec.prompt.strip() and not changes.get("type"):
+    if require_subject and not spec.prompt.strip() and not changes.get("type"):
         place = f"{where}: " if where else ""
         from lgcraft.errors import InputError
 
