@@ -341,3 +341,17 @@ def test_pipeline_loads_once_per_batch_and_brief_model_is_relative(tiny_models, 
     data = invoke_json("draft", "--brief", str(brief), "--out", str(tmp_path / "out"))
     assert len(data["images"]) == 4 and len(calls) == 1
     assert Path(calls[0]) == (tmp_path / "models" / "tiny").resolve()
+
+
+def test_hub_id_from_the_local_cache(tiny_models, empty_hub, fake_cache, tmp_path):
+    fake_cache(empty_hub, "lgcraft-test/tiny-sd", tiny_models["sd"], revision="c" * 40)
+    data = invoke_json("draft", "--type", "brooch", "--seed", "8", "--steps", "2",
+                       "--model", "lgcraft-test/tiny-sd", "--out", str(tmp_path / "d"))
+    model = data["model"]
+    assert model["id"] == "lgcraft-test/tiny-sd" and model["source"] == "hub-cache"
+    assert model["revision"] == "c" * 40
+    recipe = read_recipe(Path(data["images"][0]["file"]))
+    assert recipe.model["revision"] == "c" * 40
+    with Image.open(data["images"][0]["file"]) as image:
+        assert parse_a1111(image.text["parameters"])["Model"] == "lgcraft-test/tiny-sd"
+    assert invoke_json("replay", data["images"][0]["file"], "--out", str(tmp_path / "r"))["identical"]
