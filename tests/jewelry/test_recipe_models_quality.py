@@ -217,3 +217,17 @@ def test_sharpness_and_duplicates():
     pairs = near_duplicates(hashes)
     assert {"a": "a", "b": "b", "distance": 0} in pairs
     assert all(p["b"] != "c" or p["a"] != "a" for p in pairs)
+
+
+def test_guide_maps_of_the_example_sketch():
+    import numpy as np
+
+    from lgcraft.jewelry.drafts import canny_map, guide_size, open_image, scribble_map
+
+    sketch = open_image(Path(__file__).parents[2] / "examples" / "jewelry" / "sketch-pendant.png", "image")
+    assert guide_size(sketch, None) == (512, 512)
+    assert guide_size(sketch.resize((1500, 1000)), None) == (1024, 680)
+    scribble = np.asarray(scribble_map(sketch, (256, 256)).convert("L"))
+    assert scribble[0, 0] == 0 and 0.01 < (scribble > 128).mean() < 0.2     # white lines on black
+    edges = np.asarray(canny_map(sketch, (256, 256)).convert("L"))
+    assert edges[0, 0] == 0 and 0.01 < (edges > 128).mean() < 0.2
