@@ -171,6 +171,8 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
     """
     from scipy.spatial import cKDTree
 
+    from lgcraft.eyewear._threads import query_workers
+
     if len(points) == 0 or len(faces) == 0:
         return np.zeros(len(points))
     samples = (vertices[faces[:, 0]] + vertices[faces[:, 1]] + vertices[faces[:, 2]]) / 3.0
@@ -186,7 +188,7 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
         owners = np.concatenate([owners, pick])
     k = min(k, len(samples))
     tree = cKDTree(samples, balanced_tree=False, compact_nodes=False)
-    _, near = tree.query(points, k=k, workers=-1)
+    _, near = tree.query(points, k=k, workers=query_workers())
     near = near.reshape(len(points), -1)
     owner = np.repeat(np.arange(len(points)), near.shape[1])
     cand = faces[owners[near.ravel()]]

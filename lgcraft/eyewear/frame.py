@@ -254,11 +254,13 @@ def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: floa
     from scipy.sparse.csgraph import dijkstra
     from scipy.spatial import cKDTree
 
+    from lgcraft.eyewear._threads import query_workers
+
     v = _surface_points(part_vertices, faces, 6000)
     if len(v) > 12000:
         v = v[np.random.default_rng(1).choice(len(v), 12000, replace=False)]
     tree = cKDTree(v, balanced_tree=False, compact_nodes=False)
-    dist_k, idx_k = tree.query(v, k=12, workers=-1)
+    dist_k, idx_k = tree.query(v, k=12, workers=query_workers())
     rows = np.repeat(np.arange(len(v)), idx_k.shape[1] - 1)
     graph = coo_matrix((dist_k[:, 1:].ravel() + 1e-9, (rows, idx_k[:, 1:].ravel())),
                        shape=(len(v), len(v))).tocsr()

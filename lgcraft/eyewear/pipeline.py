@@ -404,6 +404,9 @@ def _worker_init() -> None:
     # one BLAS thread per worker: the parallelism is across files
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    from lgcraft.eyewear import _threads
+
+    _threads.QUERY_WORKERS = 1
 
 
 def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs: int = 1,
