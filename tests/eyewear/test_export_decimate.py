@@ -162,3 +162,26 @@ def test_textures_are_limited_to_the_profile():
     mesh = scene.geometry["temple_left"]
     assert mesh.visual.material.baseColorTexture.size == (1024, 512)
     assert material.baseColorTexture.size == (4096, 2048)  # the input is not modified
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["glasses-01", "glasses-06"])
+def test_real_fixture_in_any_pose_gives_the_same_result(name):
+    from lgcraft.eyewear.mesh import load_model
+    from lgcraft.eyewear.pipeline import analyse, repair_model
+    from lgcraft.eyewear.synthetic import random_rotation
+
+    folder = FIXTURES / name
+    if not folder.is_dir():
+        pytest.skip("shared fixtures not present")
+    parts, _ = repair_model(load_model(folder / "scene.gltf").parts)
+    base = analyse(parts, PrepSettings(), name)
+    for seed, scale in ((1, 1.0), (2, 1.0), (3, 1.0)):
+        rotation = random_rotation(np.random.default_rng(seed))[:3, :3]
+        moved = [p.copy(vertices=p.vertices @ rotation.T * scale) for p in parts]
+        result = analyse(moved, PrepSettings(), name)
+        residual = result.rotation @ rotation @ base.rotation.T
+        angle = np.degrees(np.arccos(np.clip((np.trace(residual) - 1) / 2, -1, 1)))
+        assert angle < 2.0
+        assert result.unit == base.unit
+        assert result.measurements["marking"] == base.measurements["marking"]
