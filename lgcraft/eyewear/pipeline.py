@@ -416,6 +416,8 @@ def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs:
     from lgcraft.eyewear.export import write_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.part"):  # temporaries of a killed earlier run
+        stale.unlink(missing_ok=True)
     names = output_names(paths)
     results: list[FileResult | None] = [None] * len(paths)
     jobs = max(1, min(jobs, len(paths)))

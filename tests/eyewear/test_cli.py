@@ -137,3 +137,15 @@ def test_group_help_does_not_import_heavy_modules():
             "'meshoptimizer') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_killed_run_leftovers_are_cleaned_and_outputs_complete(tmp_path, frame_files):
+    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".frame-m.glb.abc123.part").write_bytes(b"half a file")
+    batch = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
+    assert batch.ok == 1
+    assert sorted(p.name for p in out.iterdir()) == [
+        "batch.csv", "batch.json", "frame-m.glb", "frame-m.report.json"]
