@@ -40,8 +40,13 @@ def _compact(part: Part, faces: np.ndarray) -> Part:
                      uv=None if part.uv is None else part.uv[mask], components=None)
 
 
-def decimate_part(part: Part, target: int) -> Part:
-    """Quadric decimation of one part to about ``target`` triangles, UVs carried over."""
+def decimate_part(part: Part, target: int, max_error: float = 1.0) -> Part:
+    """Quadric decimation of one part toward ``target`` triangles, UVs carried over.
+
+    ``max_error`` bounds the geometric error relative to the part's size (meshoptimizer's
+    scale); the result may stay above ``target`` when the bound stops it. The default
+    tries ever looser bounds until the target is met.
+    """
     if target >= len(part.faces) or len(part.faces) < 4:
         return part
     try:
@@ -51,13 +56,47 @@ def decimate_part(part: Part, target: int) -> Part:
     indices = np.ascontiguousarray(part.faces, dtype=np.uint32).ravel()
     positions = np.ascontiguousarray(part.vertices, dtype=np.float32)
     dest = np.zeros_like(indices)
-    # no error bound: the budget decides; the Hausdorff check reports what it cost
-    count = meshoptimizer.simplify(dest, indices, positions, target_index_count=int(target) * 3,
-                                   target_error=1.0)
+    # Tightest bound that still meets the target: unbounded collapse can swallow a small
+    # screw or pad, or eat into the border of a single-sheet lens.
+    for bound in (0.002, 0.01, 0.05, 1.0):
+        if bound > max_error:
+            break
+        count = meshoptimizer.simplify(dest, indices, positions,
+                                       target_index_count=int(target) * 3, target_error=bound)
+        if count <= int(target * 1.05) * 3:
+            break
     faces = dest[:count].reshape(-1, 3).astype(np.int64)
     if len(faces) == 0:
         return part
     return _compact(part, faces)
+
+
+def decimate_model(parts: list[Part], budget: int) -> list[Part]:
+    """Decimate every part so the model meets ``budget`` with the least error.
+
+    Pass 1 gives each part its proportional share under a 1% error bound. Parts the
+    bound stopped (thin sheets, tiny pieces) keep their extra triangles, and the parts
+    that still have room pay for them; only if that is not enough is the bound lifted.
+    """
+    targets = allocate_budget([p.triangles for p in parts], budget)
+    out = [decimate_part(p, t, max_error=0.01) for p, t in zip(parts, targets, strict=True)]
+    excess = sum(p.triangles for p in out) - budget
+    if excess <= 0:
+        return out
+    flexible = [i for i, (p, t) in enumerate(zip(out, targets, strict=True))
+                if p.triangles <= t * 1.05 and p.triangles > MIN_PART_TRIANGLES]
+    room = sum(out[i].triangles - MIN_PART_TRIANGLES for i in flexible)
+    if room > 0:
+        for i in flexible:
+            share = (out[i].triangles - MIN_PART_TRIANGLES) / room
+            new_target = max(MIN_PART_TRIANGLES, int(out[i].triangles - excess * share) - 1)
+            out[i] = decimate_part(parts[i], new_target, max_error=0.05)
+    excess = sum(p.triangles for p in out) - budget
+    if excess > 0:  # last resort: everything, unbounded, to the proportional shares
+        scale = budget / max(sum(p.triangles for p in out), 1)
+        out = [decimate_part(parts[i], max(MIN_PART_TRIANGLES, int(p.triangles * scale)))
+               for i, p in enumerate(out)]
+    return out
 
 
 def _decimate_fqms(part: Part, target: int) -> Part:
@@ -160,7 +199,7 @@ def _edge_samples(vertices: np.ndarray, faces: np.ndarray, budget: int):
     return s0 + (e0 - s0) * t[:, None], edge_face[which]
 
 
-def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 8,
+def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 24,
                   edge_budget: int = 40_000, **_ignored,
                   ) -> np.ndarray:
     """Distance of each point to the surface (vertices, faces).
@@ -177,13 +216,14 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
         return np.zeros(len(points))
     samples = (vertices[faces[:, 0]] + vertices[faces[:, 1]] + vertices[faces[:, 2]]) / 3.0
     owners = np.arange(len(faces))
-    edge_pts, edge_owner = _edge_samples(vertices, faces, edge_budget)
+    budget = int(np.clip(8 * len(faces), 2000, edge_budget))
+    edge_pts, edge_owner = _edge_samples(vertices, faces, budget)
     if len(edge_pts):
         samples = np.vstack([samples, edge_pts])
         owners = np.concatenate([owners, edge_owner])
     if len(faces) < 100_000:  # coarse meshes: interior points of the large faces too
         rng = np.random.default_rng(0)
-        pick = _pick_faces(_areas(vertices, faces), 15_000, rng)
+        pick = _pick_faces(_areas(vertices, faces), int(np.clip(8 * len(faces), 2000, 15_000)), rng)
         samples = np.vstack([samples, _random_points(vertices, faces, pick, rng)])
         owners = np.concatenate([owners, pick])
     k = min(k, len(samples))
@@ -200,12 +240,13 @@ def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k
 def hausdorff(a_vertices: np.ndarray, a_faces: np.ndarray, b_vertices: np.ndarray,
               b_faces: np.ndarray, samples: int = 8000, seed: int = 0) -> tuple[float, float]:
     """Symmetric Hausdorff distance (max) and mean distance between two surfaces, from
-    area-weighted surface samples (plus vertices) of each against the other."""
+    area-weighted surface samples of each against the other."""
     rng = np.random.default_rng(seed)
 
     def sample(v, f, area, n):
-        pts = _random_points(v, f, _pick_faces(area, n, rng), rng)
-        return np.vstack([pts, v[rng.choice(len(v), size=min(len(v), n // 4), replace=False)]])
+        # area-weighted surface points only: a vertex of a zero-area needle face is no
+        # surface a viewer sees, and the simplifier rightly drops such needles
+        return _random_points(v, f, _pick_faces(area, n, rng), rng)
 
     area_a, area_b = _areas(a_vertices, a_faces), _areas(b_vertices, b_faces)
     pa = sample(a_vertices, a_faces, area_a, samples)

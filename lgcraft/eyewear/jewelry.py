@@ -46,6 +46,7 @@ class RingFit:
     empty_fraction: float  # share of area inside 0.9 * inner radius (0 for a real ring)
     roundness: float  # std of inner radius / radius
     score: float
+    coverage: float = 0.0  # share of 10-degree sectors where the inner surface was found
 
 
 def _plane_basis(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +96,7 @@ def fit_ring(vertices: np.ndarray, points: np.ndarray, weights: np.ndarray, axis
     score = (radius / max(outer, 1e-12)) * (1 - min(empty * 10, 1)) * coverage / (1 + 10 * roundness)
     axial = float(np.average(points @ axis, weights=weights))
     centre3 = centre[0] * u + centre[1] * w + axial * axis
-    return RingFit(axis, centre3, radius, outer, empty, roundness, score)
+    return RingFit(axis, centre3, radius, outer, empty, roundness, score, coverage)
 
 
 def find_ring(parts: list[Part]) -> RingFit:
@@ -123,7 +124,7 @@ def find_ring(parts: list[Part]) -> RingFit:
 
 def is_ring(fit: RingFit) -> bool:
     return (fit.inner_radius > 0.45 * fit.outer_radius and fit.empty_fraction < 0.02
-            and fit.roundness < 0.08)
+            and fit.roundness < 0.08 and fit.coverage >= 0.75)
 
 
 def _pick_scale(size: float, units: str, lo: float, hi: float, typical: float, what: str,

@@ -281,7 +281,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
 
     Returns the report dict (also written as ``<name>.report.json``, last).
     """
-    from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff
+    from lgcraft.eyewear.decimate import decimate_model, hausdorff
     from lgcraft.eyewear.export import (
         build_scene,
         glb_bytes,
@@ -311,8 +311,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     analysis = analyse(parts, settings, path.name)
     lap("unit_pose_measure")
     budget = settings.triangle_budget
-    targets = allocate_budget([p.triangles for p in analysis.parts], budget)
-    decimated = [decimate_part(p, t) for p, t in zip(analysis.parts, targets, strict=True)]
+    decimated = decimate_model(analysis.parts, budget)
     lap("decimate")
     part_rows = []
     total_faces = sum(p.triangles for p in analysis.parts) or 1
