@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
@@ -116,15 +116,20 @@ def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designe
         out.detail(f"#{job.index} {job.design} seed {job.seed}\n  prompt: {job.prompt}\n"
                    f"  negative: {job.negative}")
     out.info(f"Loading {prepared.model.id} ...")
-    with _graceful_stop(out) as stop, out.progress("Drafting", total=len(plan.jobs)) as advance:
+    # The bar starts once the model is loaded: its refresh thread would otherwise compete
+    # with the (pure Python, GIL-bound) import and load of torch and diffusers.
+    with _graceful_stop(out) as stop, ExitStack() as stack:
+        bar = {}
+
         def loaded(report):
             out.info(f"Loaded on {report.device} ({report.dtype}) in {report.load_seconds:.1f} s")
+            bar["advance"] = stack.enter_context(out.progress("Drafting", total=len(plan.jobs)))
 
         def image_done(item):
-            advance(description=f"Drafted {item.design} #{item.seed}")
+            bar["advance"](description=f"Drafted {item.design} #{item.seed}")
 
         def step_done(job, step, total):
-            advance(0, description=f"{job.design} #{job.seed} step {step}/{total}")
+            bar["advance"](0, description=f"{job.design} #{job.seed} step {step}/{total}")
 
         report = run_plan(plan, options, out_dir, prepared=prepared, on_loaded=loaded,
                           on_image=image_done, on_step=step_done, should_stop=stop, **kwargs)
