@@ -110,6 +110,16 @@ def pick_dtype(requested: str, device: str) -> str:
     return requested
 
 
+def _index_class(folder) -> str | None:
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads((Path(folder) / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _is_oom(exc: BaseException) -> bool:
     import torch
 
@@ -158,12 +168,17 @@ class Engine:
         except Exception:  # noqa: BLE001 - logging knobs are best effort
             pass
         opts = self.options
+        # The concrete class named in model_index.json, as DiffusionPipeline would pick it,
+        # imported directly: diffusers then loads only that pipeline's modules.
+        pipeline_class = getattr(diffusers, str(_index_class(opts.model.path)), None)
+        if not (isinstance(pipeline_class, type) and issubclass(pipeline_class, DiffusionPipeline)):
+            pipeline_class = DiffusionPipeline
         kwargs = {"local_files_only": True, "torch_dtype": torch_dtype,
                   "use_safetensors": None if opts.allow_unsafe_weights else True}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                pipe = DiffusionPipeline.from_pretrained(str(opts.model.path), **kwargs)
+                pipe = pipeline_class.from_pretrained(str(opts.model.path), **kwargs)
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot load model {opts.model.id} from {opts.model.path}: "
                                  f"{str(exc).splitlines()[0][:300]}",
