@@ -97,6 +97,7 @@ class RunReport:
     near_duplicates: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     interrupted: bool = False
+    error: str | None = None
     load_seconds: float = 0.0
     seconds: float = 0.0
     seconds_per_image: float | None = None
@@ -271,66 +272,76 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     draft_start = time.perf_counter()
-    for number, job in enumerate(plan.jobs):
-        if should_stop and should_stop():
-            report.interrupted = True
-            break
-        steps = options.steps or job.steps or default_steps
-        guidance = options.guidance if options.guidance is not None else (
-            job.guidance if job.guidance is not None else default_guidance)
-        size = options.size or ((job.width, job.height) if job.width else None) or guide_size_
-        extra = guides.kwargs(size) if guides.init is not None else {}
-        t0 = time.perf_counter()
-        try:
-            image = engine.draft(prompt=job.prompt, negative_prompt=job.negative, seed=job.seed,
-                                 steps=steps, guidance=guidance, width=size[0] if size else None,
-                                 height=size[1] if size else None, should_stop=should_stop,
-                                 on_step=(lambda step, total, job=job: on_step(job, step, total))
-                                 if on_step else None, **extra)
-        except Interrupted:
-            report.interrupted = True
-            break
-        recipe = Recipe(
-            kind=options.mode, design=job.design, prompt=job.prompt, negative_prompt=job.negative,
-            seed=job.seed, steps=steps, guidance=guidance, width=image.width, height=image.height,
-            model=model_record, scheduler=scheduler, scheduler_class=engine.scheduler_class,
-            spec=job.spec.to_dict(), strength=extra.get("strength"),
-            init_image=guides.init_record if guides.init is not None else None,
-            mask_image=guides.mask_record if guides.mask is not None else None,
-            control={"type": options.control, "model": control_record, "scale": options.control_scale}
-            if control_record else None,
-            tiny_vae=tiny_record,
-            loras=[{"path": str(lo.path), "weight": lo.weight, "sha256": lo.sha256,
-                    "license": lo.license} for lo in prepared.loras],
-            device=engine.device, dtype=engine.dtype, versions=run_versions, index=job.index)
-        stem = file_stems[number] if file_stems else recipe.file_stem()
-        image_path = out_dir / f"{stem}.png"
-        from lgcraft.jewelry.quality import check_image
+    try:
+        for number, job in enumerate(plan.jobs):
+            if should_stop and should_stop():
+                report.interrupted = True
+                break
+            steps = options.steps or job.steps or default_steps
+            guidance = options.guidance if options.guidance is not None else (
+                job.guidance if job.guidance is not None else default_guidance)
+            size = options.size or ((job.width, job.height) if job.width else None) or guide_size_
+            extra = guides.kwargs(size) if guides.init is not None else {}
+            t0 = time.perf_counter()
+            try:
+                image = engine.draft(prompt=job.prompt, negative_prompt=job.negative, seed=job.seed,
+                                     steps=steps, guidance=guidance, width=size[0] if size else None,
+                                     height=size[1] if size else None, should_stop=should_stop,
+                                     on_step=(lambda step, total, job=job: on_step(job, step, total))
+                                     if on_step else None, **extra)
+            except Interrupted:
+                report.interrupted = True
+                break
+            recipe = Recipe(
+                kind=options.mode, design=job.design, prompt=job.prompt, negative_prompt=job.negative,
+                seed=job.seed, steps=steps, guidance=guidance, width=image.width, height=image.height,
+                model=model_record, scheduler=scheduler, scheduler_class=engine.scheduler_class,
+                spec=job.spec.to_dict(), strength=extra.get("strength"),
+                init_image=guides.init_record if guides.init is not None else None,
+                mask_image=guides.mask_record if guides.mask is not None else None,
+                control={"type": options.control, "model": control_record, "scale": options.control_scale}
+                if control_record else None,
+                tiny_vae=tiny_record,
+                loras=[{"path": str(lo.path), "weight": lo.weight, "sha256": lo.sha256,
+                        "license": lo.license} for lo in prepared.loras],
+                device=engine.device, dtype=engine.dtype, versions=run_versions, index=job.index)
+            stem = file_stems[number] if file_stems else recipe.file_stem()
+            image_path = out_dir / f"{stem}.png"
+            from lgcraft.jewelry.quality import check_image
 
-        quality = check_image(image, METAL_FAMILY.get(job.spec.metal or ""))
-        quality_dict = {k: v for k, v in quality.__dict__.items() if k != "warnings"}
-        save_draft(image, image_path, recipe, extra={"quality": quality_dict, "warnings": quality.warnings})
-        item = DraftImage(index=job.index, design=job.design, seed=job.seed, file=image_path,
-                          sidecar=image_path.with_suffix(".json"),
-                          sha256=hashlib.sha256(image_path.read_bytes()).hexdigest(),
-                          width=image.width, height=image.height,
-                          seconds=round(time.perf_counter() - t0, 3), recipe=recipe.to_dict(),
-                          quality=quality_dict, warnings=list(quality.warnings))
-        report.images.append(item)
-        if on_image:
-            on_image(item)
+            quality = check_image(image, METAL_FAMILY.get(job.spec.metal or ""))
+            quality_dict = {k: v for k, v in quality.__dict__.items() if k != "warnings"}
+            save_draft(image, image_path, recipe, extra={"quality": quality_dict, "warnings": quality.warnings})
+            item = DraftImage(index=job.index, design=job.design, seed=job.seed, file=image_path,
+                              sidecar=image_path.with_suffix(".json"),
+                              sha256=hashlib.sha256(image_path.read_bytes()).hexdigest(),
+                              width=image.width, height=image.height,
+                              seconds=round(time.perf_counter() - t0, 3), recipe=recipe.to_dict(),
+                              quality=quality_dict, warnings=list(quality.warnings))
+            report.images.append(item)
+            if on_image:
+                on_image(item)
+    except Exception as exc:
+        # Keep what was drafted: the images already written are whole; say why it stopped.
+        report.error = str(exc)
+        _finish(report, plan, out_dir, started, draft_start)
+        raise
+    _finish(report, plan, out_dir, started, draft_start)
+    return report
+
+
+def _finish(report: RunReport, plan: DraftPlan, out_dir: Path, started: float, draft_start: float) -> None:
+    from lgcraft.jewelry.quality import near_duplicates
+    from lgcraft.output import dumps
+
     report.seconds = round(time.perf_counter() - started, 3)
     if report.images:
         report.seconds_per_image = round((time.perf_counter() - draft_start) / len(report.images), 3)
-    report.near_duplicates = __import__("lgcraft.jewelry.quality", fromlist=["near_duplicates"]) \
-        .near_duplicates([(i.file.name, i.quality["phash"]) for i in report.images])
+    report.near_duplicates = near_duplicates([(i.file.name, i.quality["phash"]) for i in report.images])
     for pair in report.near_duplicates:
         report.warnings.append(f"near-duplicates: {pair['a']} and {pair['b']} (pHash distance {pair['distance']})")
     report.report_file = out_dir / f"report-{slug(plan.collection)}.json"
-    from lgcraft.output import dumps
-
     write_text_atomic(report.report_file, dumps(report) + "\n")
-    return report
 
 
 def job_from_recipe(recipe: Recipe) -> DraftJob:

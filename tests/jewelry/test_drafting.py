@@ -355,3 +355,28 @@ def test_hub_id_from_the_local_cache(tiny_models, empty_hub, fake_cache, tmp_pat
     with Image.open(data["images"][0]["file"]) as image:
         assert parse_a1111(image.text["parameters"])["Model"] == "lgcraft-test/tiny-sd"
     assert invoke_json("replay", data["images"][0]["file"], "--out", str(tmp_path / "r"))["identical"]
+
+
+def test_a_failure_mid_run_keeps_the_drafts_and_the_report(tiny_models, tmp_path, monkeypatch):
+    from lgcraft.errors import OperationError
+    from lgcraft.jewelry.brief import plan_from_options
+    from lgcraft.jewelry.drafts import DraftOptions, run_plan
+    from lgcraft.jewelry.engine import OOM_HINT, Engine
+    from lgcraft.jewelry.prompt import DesignSpec
+
+    real = Engine.draft
+    calls = []
+
+    def failing(self, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationError("out of memory drafting a 32x32 image on cpu", hint=OOM_HINT)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(Engine, "draft", failing)
+    plan = plan_from_options(DesignSpec(type="ring"), count=3, seed=1, steps=1)
+    with pytest.raises(OperationError):
+        run_plan(plan, DraftOptions(model=str(tiny_models["sd"])), tmp_path)
+    report = json.loads((tmp_path / "report-ring.json").read_text())
+    assert len(report["images"]) == 1 and "out of memory" in report["error"]
+    read_recipe(Path(report["images"][0]["file"]))
