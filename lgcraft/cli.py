@@ -6,16 +6,81 @@ diffusers, transformers, trimesh or web3 (tests/test_startup.py checks it).
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from lgcraft import __version__
 from lgcraft.errors import LgcraftError
 
+# The trade groups: the module holding each group's Typer app, and the one line
+# `lgcraft --help` shows for it (tests/core/test_cli.py keeps it equal to the group's own).
+TRADES: dict[str, tuple[str, str]] = {
+    "jewelry": ("lgcraft.jewelry.cli",
+                "Jewelry design drafts (diffusers) and ring/earring meshes for try-on."),
+    "eyewear": ("lgcraft.eyewear.cli",
+                "Frame meshes for virtual try-on: repair, scale, pose, budget, measure, GLB/USDZ."),
+    "toys": ("lgcraft.toys.cli",
+             "Smart-toy behavior scripts: validate, safety checks, simulate, compile."),
+    "provenance": ("lgcraft.provenance.cli",
+                   "Jewelry provenance: signed records, chain-anchored batches, proof bundles."),
+}
+
+
+def load_trade(name: str):
+    """The click group of trade ``name``, built from its Typer app on first use."""
+    import importlib
+
+    from typer.main import get_group
+
+    sub_app = importlib.import_module(TRADES[name][0]).app
+    sub_app.rich_markup_mode = None  # see the root app: keep --help fast
+    group = get_group(sub_app)
+    group.name = name
+    return group
+
+
+class TradeGroup(TyperGroup):
+    """The root group. Trade groups load when named, so `lgcraft --help` imports none."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in TRADES if n not in self.commands)]
+
+    def get_command(self, ctx, name: str):
+        if name in TRADES and name not in self.commands:
+            self.add_command(load_trade(name), name)
+        return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:  # click's UsageError; suggest the trades not loaded yet too
+            matches = difflib.get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and isinstance(getattr(exc, "message", None), str) \
+                    and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
+
+    def format_commands(self, ctx, formatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in TRADES and name not in self.commands:
+                command = TyperCommand(name=name, help=TRADES[name][1])  # a stand-in
+            else:
+                command = self.commands[name]
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=TradeGroup,
     name="lgcraft",
     help=(
         "AI and modern tooling for Longgang's consumer-goods trades.\n\n"
@@ -55,18 +120,6 @@ def root(
     )
 
 
-def _add_groups() -> None:
-    from lgcraft.eyewear.cli import app as eyewear_app
-    from lgcraft.jewelry.cli import app as jewelry_app
-    from lgcraft.provenance.cli import app as provenance_app
-    from lgcraft.toys.cli import app as toys_app
-
-    for name, group in (("jewelry", jewelry_app), ("eyewear", eyewear_app),
-                        ("toys", toys_app), ("provenance", provenance_app)):
-        group.rich_markup_mode = None  # see the root app: keep --help fast
-        app.add_typer(group, name=name)
-
-
 @app.command("doctor")
 def doctor(ctx: typer.Context) -> None:
     """Check this installation: extras, torch device, models, chain, renderer, anvil.
@@ -90,9 +143,6 @@ def doctor(ctx: typer.Context) -> None:
         return app_ctx.out.table(title, ["", "check", "status", "how to fix"], rows)
 
     app_ctx.out.emit(data, render)
-
-
-_add_groups()
 
 
 def _usage_hint(exc) -> str:

@@ -12,9 +12,9 @@ def iter_commands(command, path: tuple[str, ...] = ("lgcraft",), parent=None) ->
     settings = {"terminal_width": 88, "max_content_width": 88, **(command.context_settings or {})}
     ctx = typer.Context(command, info_name=path[-1], parent=parent, **settings)
     yield path, command, command.get_help(ctx)
-    subcommands = getattr(command, "commands", None) or {}
-    for name in command.list_commands(ctx) if subcommands else ():
-        yield from iter_commands(subcommands[name], (*path, name), ctx)
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(ctx):
+            yield from iter_commands(command.get_command(ctx, name), (*path, name), ctx)
 
 
 def render_cli_markdown() -> str:

@@ -140,3 +140,19 @@ def test_doctor_reports_an_unreachable_chain(tmp_path):
     chain = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "chain endpoint")
     assert chain["ok"] is False and "unreachable" in chain["detail"]
     assert "secret-token" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["jewelry", "eyewear", "toys", "provenance"])
+def test_root_help_line_is_the_groups_own(name):
+    from lgcraft.cli import TRADES, load_trade
+
+    group = load_trade(name)
+    assert group.help.split("\n\n")[0] == TRADES[name][1]
+    result = runner.invoke(app, [name, "--help"])
+    assert result.exit_code == 0 and f"lgcraft {name}" in result.stdout
+
+
+def test_a_mistyped_group_gets_a_suggestion():
+    result = run_module("jewlery")
+    assert result.returncode == 2
+    assert "No such command 'jewlery'. Did you mean 'jewelry'?" in result.stderr

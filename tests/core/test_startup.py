@@ -31,3 +31,11 @@ def test_help_imports_no_heavy_module(args):
     loaded = set(json.loads(result.stderr.strip().splitlines()[-1]))
     assert "Usage" in result.stdout or "lgcraft" in result.stdout
     assert not loaded & set(HEAVY), f"{args} imported {sorted(loaded & set(HEAVY))}"
+
+
+def test_root_help_loads_no_trade_group():
+    result = subprocess.run([sys.executable, "-c", PROBE.format(args=["--help"]).replace(
+        "m.split('.')[0] for m", "m for m")], capture_output=True, text=True, timeout=120)
+    loaded = set(json.loads(result.stderr.strip().splitlines()[-1]))
+    assert "provenance" in result.stdout
+    assert not {m for m in loaded if m.endswith(".cli") and m != "lgcraft.cli"}, loaded
