@@ -56,12 +56,17 @@ def _trimesh_of(part: Part, scale: float, offset: np.ndarray, max_texture: int):
     import trimesh
     from trimesh.visual import TextureVisuals
 
+    from lgcraft.eyewear.gltf import GltfMaterial
+
     vertices = (part.vertices - offset) * scale
+    material = part.material
+    if isinstance(material, GltfMaterial):
+        material = material.to_trimesh()
     visual = None
     if part.uv is not None:
-        visual = TextureVisuals(uv=part.uv, material=limit_material(part.material, max_texture))
-    elif part.material is not None:
-        visual = TextureVisuals(material=limit_material(part.material, max_texture))
+        visual = TextureVisuals(uv=part.uv, material=limit_material(material, max_texture))
+    elif material is not None:
+        visual = TextureVisuals(material=limit_material(material, max_texture))
     mesh = trimesh.Trimesh(vertices, part.faces, visual=visual, process=False)
     return mesh
 

@@ -7,7 +7,6 @@ one `Part` (vertices already in scene coordinates), keeping UVs and the material
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,24 +92,6 @@ def _check_gltf_json(doc: dict, path: Path) -> list[Path]:
     if not doc.get("meshes"):
         raise MeshError(f"{path.name}: the glTF holds no meshes")
     return used
-
-
-def _check_glb(path: Path) -> list[Path]:
-    data = path.read_bytes()
-    if len(data) < 20 or data[:4] != b"glTF":
-        raise MeshError(f"{path.name}: not a GLB file (bad header)")
-    _, _, declared = struct.unpack("<4sII", data[:12])
-    if declared != len(data):
-        raise MeshError(f"{path.name}: truncated GLB: header says {declared} bytes, "
-                        f"file has {len(data)}", hint="export or download the file again")
-    chunk_len, chunk_type = struct.unpack("<II", data[12:20])
-    if chunk_type != 0x4E4F534A or 20 + chunk_len > len(data):
-        raise MeshError(f"{path.name}: corrupt GLB (no JSON chunk)")
-    try:
-        doc = json.loads(data[20:20 + chunk_len])
-    except ValueError as exc:
-        raise MeshError(f"{path.name}: corrupt GLB JSON ({exc})") from exc
-    return _check_gltf_json(doc, path)
 
 
 def _load_3mf(path: Path):
@@ -262,15 +243,27 @@ def load_model(path: str | Path) -> LoadedModel:
     if path.stat().st_size == 0:
         raise MeshError(f"{path.name}: empty file")
     sources = [path]
-    if suffix == ".glb":
-        sources += _check_glb(path)
-    elif suffix == ".gltf":
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MeshError(f"{path.name}: not valid glTF JSON ({exc})") from exc
-        sources += _check_gltf_json(doc, path)
     parts = None
+    if suffix in (".glb", ".gltf"):
+        from lgcraft.eyewear.gltf import read_gltf, split_glb
+
+        binary = None
+        if suffix == ".glb":
+            doc, binary = split_glb(path.read_bytes(), path.name)
+        else:
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise MeshError(f"{path.name}: not valid glTF JSON ({exc})") from exc
+            if not isinstance(doc, dict):
+                raise MeshError(f"{path.name}: not valid glTF JSON (not an object)")
+        sources += _check_gltf_json(doc, path)
+        # plain meshes (factor materials at most) are read with numpy alone
+        try:
+            parts = read_gltf(path, doc, binary)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise MeshError(f"{path.name}: corrupt glTF ({type(exc).__name__}: {str(exc)[:120]})",
+                            hint="export or download the file again") from exc
     if suffix == ".obj":
         try:
             parts = _load_obj_parts(path)

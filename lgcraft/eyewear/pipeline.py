@@ -289,6 +289,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         write_atomic,
         write_usdz,
     )
+    from lgcraft.eyewear.gltf import can_write, glb_from_parts
     from lgcraft.eyewear.mesh import load_model
 
     timings: dict[str, float] = {}
@@ -325,11 +326,16 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
                 before.vertices, before.faces, after.vertices, after.faces, samples=samples)
         part_rows.append(row)
     lap("error")
-    scene = build_scene(decimated, analysis.anchors, scale=0.001,
-                        max_texture=settings.texture_budget, pivots=analysis.pivots)
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {"glb": str(out_dir / f"{name}.glb")}
-    write_atomic(out_dir / f"{name}.glb", glb_bytes(scene))
+    scene = None
+    if settings.usdz or settings.preview or not can_write(decimated):
+        scene = build_scene(decimated, analysis.anchors, scale=0.001,
+                            max_texture=settings.texture_budget, pivots=analysis.pivots)
+        glb = glb_bytes(scene)
+    else:  # no textures to resize and no USDZ/preview: numpy writer, no trimesh import
+        glb = glb_from_parts(decimated, analysis.anchors, scale=0.001, pivots=analysis.pivots)
+    write_atomic(out_dir / f"{name}.glb", glb)
     lap("export_glb")
     if settings.usdz:
         write_usdz(scene, out_dir / f"{name}.usdz")
