@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -167,6 +167,9 @@ def _object(value: Any, path: str, suffix: str = "") -> dict:
     return value
 
 
+MAX_CARAT_HUNDREDTHS = 10_000_000  # 100,000 ct: far above any real stone or parcel
+
+
 def carat_to_hundredths(text: str, path: str = "carat") -> int:
     """``"1.02"`` -> 102, exactly; a carat weight finer than 0.01 ct is refused.
 
@@ -175,11 +178,13 @@ def carat_to_hundredths(text: str, path: str = "carat") -> int:
     """
     try:
         value = Decimal(str(text).strip().lower().removesuffix("ct"))
-    except InvalidOperation as exc:
+        hundredths = value * 100
+    except ArithmeticError as exc:  # InvalidOperation, or Overflow for an exponent like 1e99999999999
         raise _fail(path, f"{text!r} is not a carat weight like 1.02") from exc
-    hundredths = value * 100
-    if hundredths != hundredths.to_integral_value() or value <= 0:
+    if not hundredths.is_finite() or hundredths != hundredths.to_integral_value() or value <= 0:
         raise _fail(path, f"{text} ct is not a positive weight in whole hundredths of a carat")
+    if hundredths > MAX_CARAT_HUNDREDTHS:  # checked before int(): 1e999 would be a 1000-digit int
+        raise _fail(path, f"{text} ct is out of range 0.01..{MAX_CARAT_HUNDREDTHS // 100} ct")
     return int(hundredths)
 
 
@@ -243,7 +248,7 @@ def _stone(raw: Any, path: str) -> dict:
         stone["carat_hundredths"] = carat_to_hundredths(carat, f"{path}.carat")
     elif "carat_hundredths" in raw:
         stone["carat_hundredths"] = _integer(raw["carat_hundredths"], path, ".carat_hundredths",
-                                             low=1, high=10_000_000, unit="hundredths of a carat")
+                                             low=1, high=MAX_CARAT_HUNDREDTHS, unit="hundredths of a carat")
     if "count" in raw:
         stone["count"] = _integer(raw["count"], path, ".count", low=1, high=100_000, unit="stones")
     for key, suffix in _STONE_TEXT:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -112,6 +113,12 @@ def test_carats():
         carat_to_hundredths("abc")
     with pytest.raises(InputError):
         carat_to_hundredths("-1")
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "1e999", "1e99999999999", "100000.01"])
+def test_carats_out_of_range_are_refused_by_value(text):
+    with pytest.raises(InputError, match=f"carat: '?{re.escape(text)}'? "):
+        carat_to_hundredths(text)
 
 
 def test_loads_json_rejects_nan():
