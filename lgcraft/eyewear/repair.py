@@ -53,19 +53,45 @@ class RepairReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+def _pack(keys: tuple[np.ndarray, ...]) -> np.ndarray | None:
+    """One int64 key ordering like the tuple of non-negative int keys, if 63 bits hold it."""
+    if len(keys) == 1:
+        return keys[0]
+    spans = [int(k.max(initial=0)) + 1 for k in keys]
+    bits = [max(span - 1, 1).bit_length() for span in spans]
+    if sum(bits) > 63 or any(int(k.min(initial=0)) < 0 for k in keys):
+        return None
+    packed = keys[0].astype(np.int64, copy=True)
+    for key, width in zip(keys[1:], bits[1:], strict=True):
+        packed <<= width
+        packed |= key
+    return packed
+
+
 def _group_ids(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of equal key tuples (lexsort): returns (inverse ids, index of first of each)."""
-    order = np.lexsort(keys[::-1])
-    change = np.zeros(len(order), dtype=bool)
-    if len(order):
+    """Ids of equal key tuples: returns (inverse ids, lowest index of each group).
+
+    Group ids follow the sorted order of the keys. One packed int64 key and numpy's
+    default (SIMD) sort when the keys fit, else a lexsort.
+    """
+    packed = _pack(keys)
+    order = np.argsort(packed) if packed is not None else np.lexsort(keys[::-1])
+    n = len(order)
+    change = np.zeros(n, dtype=bool)
+    if n:
         change[0] = True
-        for key in keys:
-            k = key[order]
-            change[1:] |= k[1:] != k[:-1]
+        if packed is not None:
+            k = packed[order]
+            change[1:] = k[1:] != k[:-1]
+        else:
+            for key in keys:
+                k = key[order]
+                change[1:] |= k[1:] != k[:-1]
     group = np.cumsum(change) - 1
-    inverse = np.empty(len(order), dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int64)
     inverse[order] = group
-    first = order[change]
+    starts = np.flatnonzero(change)
+    first = np.minimum.reduceat(order, starts) if n else order[:0]
     return inverse, first
 
 
@@ -77,14 +103,18 @@ def _quantize(values: np.ndarray, tol: float) -> np.ndarray:
     return q  # caller handles the 2-D fallback
 
 
-def weld_positions(vertices: np.ndarray, tol: float) -> np.ndarray:
-    """Id of each vertex after merging positions closer than ``tol`` (grid snapping)."""
+def weld_groups(vertices: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """(id of each vertex after merging positions closer than ``tol`` by grid snapping,
+    lowest vertex index of each id)."""
     key = _quantize(vertices, tol)
     if key.ndim == 1:
-        inverse, _ = _group_ids(key)
-    else:
-        inverse, _ = _group_ids(key[:, 0], key[:, 1], key[:, 2])
-    return inverse
+        return _group_ids(key)
+    return _group_ids(key[:, 0], key[:, 1], key[:, 2])
+
+
+def weld_positions(vertices: np.ndarray, tol: float) -> np.ndarray:
+    """Id of each vertex after merging positions closer than ``tol`` (grid snapping)."""
+    return weld_groups(vertices, tol)[0]
 
 
 def edge_table(faces: np.ndarray, n_vertices: int):
@@ -97,7 +127,7 @@ def edge_table(faces: np.ndarray, n_vertices: int):
     lo = np.minimum(directed[:, 0], directed[:, 1])
     hi = np.maximum(directed[:, 0], directed[:, 1])
     key = lo * np.int64(n_vertices) + hi
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # the order within an edge's group does not matter
     sorted_key = key[order]
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     counts = np.diff(np.r_[starts, len(sorted_key)])
@@ -183,15 +213,22 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
     """Coherent winding with outward normals.
 
     Returns (faces, flipped, components_flipped, component label per face)."""
+    out, flipped, inward, labels, _ = _orient(faces, vertices, pos_ids)
+    return out, int(flipped.sum()), inward, labels
+
+
+def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
+    """`orient_faces`, plus the flip mask and the boundary half-edges (over position
+    ids, in the final winding), so hole filling needs no second edge sort."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     m = len(faces)
     if m == 0:
-        return faces, 0, 0, np.zeros(0, dtype=np.int64)
+        return faces, np.zeros(0, bool), 0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), np.int64)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
-    fa, fb, parity, *_ = _manifold_pairs(topo, n_v)
+    fa, fb, parity, _, _, _, directed, order, starts, counts = _manifold_pairs(topo, n_v)
     graph = coo_matrix((np.ones(len(fa), np.int8), (fa, fb)), shape=(m, m)).tocsr()
     n_comp, labels = connected_components(graph, directed=False)
     flip = np.zeros(m, dtype=np.int8)
@@ -214,15 +251,18 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
         mask = inward[labels]
         out[mask] = out[mask][:, ::-1]
         flipped_mask ^= mask
-    return out, int(flipped_mask.sum()), int(inward.sum()), labels
-
-
-def _boundary_loops(topo_faces: np.ndarray, n_v: int, max_edges: int) -> list[np.ndarray]:
-    face_of_edge, directed, order, starts, counts = edge_table(topo_faces, n_v)
+    # boundary half-edges: a face turned over walks its edges the other way
     single = order[starts[counts == 1]]
-    if len(single) == 0:
+    boundary = directed[single]
+    turned = flipped_mask[single // 3]
+    boundary[turned] = boundary[turned][:, ::-1]
+    return out, flipped_mask, int(inward.sum()), labels, boundary
+
+
+def _boundary_loops(edges: np.ndarray, n_v: int, max_edges: int) -> list[np.ndarray | None]:
+    """Closed loops of boundary half-edges (position ids) of at most ``max_edges``."""
+    if len(edges) == 0:
         return []
-    edges = directed[single]
     # vertices with more than one outgoing boundary edge are ambiguous: skip their loops
     out_deg = np.bincount(edges[:, 0], minlength=n_v)
     nxt = np.full(n_v, -1, dtype=np.int64)
@@ -259,17 +299,17 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
     report = RepairReport()
     v, f, uv = part.vertices, part.faces, part.uv
     tol = tol or _default_tol(v)
-    pos_ids = weld_positions(v, tol)
+    pos_ids, first = weld_groups(v, tol)
     if uv is not None:
         uvq = np.floor(uv / 1e-6 + 0.5).astype(np.int64)
+        uvq -= uvq.min(axis=0, initial=0)
         attr_ids, first = _group_ids(pos_ids, uvq[:, 0], uvq[:, 1])
+        pos_ids = pos_ids[first]  # every position keeps at least one vertex: ids stay dense
     else:
-        attr_ids, first = _group_ids(pos_ids)
+        attr_ids, pos_ids = pos_ids, np.arange(len(first))
     report.vertices_welded = int(len(v) - len(first))
     v = v[first]
     uv = None if uv is None else uv[first]
-    pos_ids = pos_ids[first]
-    _, pos_ids = np.unique(pos_ids, return_inverse=True)
     f = attr_ids[f]
     # degenerate: repeated welded vertex or (near) zero area
     t = pos_ids[f]
@@ -282,12 +322,15 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
     t = np.sort(pos_ids[f], axis=1)
     _, first_face = _group_ids(t[:, 0], t[:, 1], t[:, 2])
     report.duplicate_faces_removed = int(len(f) - len(first_face))
-    f = f[np.sort(first_face)]
-    f, report.faces_flipped, report.components_flipped_outward, labels = orient_faces(f, v, pos_ids)
+    keep = np.zeros(len(f), dtype=bool)
+    keep[first_face] = True
+    f = f[keep]
+    f, flipped, report.components_flipped_outward, labels, boundary = _orient(f, v, pos_ids)
+    report.faces_flipped = int(flipped.sum())
     # small holes: fan-fill boundary loops of at most `fill_holes_up_to` edges
     if fill_holes_up_to > 0 and len(f):
         n_v = int(pos_ids.max()) + 1
-        loops = _boundary_loops(pos_ids[f], n_v, fill_holes_up_to)
+        loops = _boundary_loops(boundary, n_v, fill_holes_up_to)
         rep = np.zeros(n_v, dtype=np.int64)
         rep[pos_ids[::-1]] = np.arange(len(pos_ids))[::-1]
         new, new_labels = [], []

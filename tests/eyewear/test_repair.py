@@ -91,3 +91,35 @@ def test_topology_counts():
     assert topo.inconsistent_edges == 3 and topo.boundary_edges == 0
     topo = topology(np.asarray(box.vertices), faces[1:])
     assert topo.boundary_edges == 3 and not topo.watertight
+
+
+@settings(max_examples=30, deadline=None)
+@given(columns=st.lists(st.lists(st.integers(-5, 40), min_size=30, max_size=30), min_size=1,
+                        max_size=3))
+def test_group_ids_packed_and_lexsorted_agree(columns):
+    from lgcraft.eyewear import repair
+
+    keys = tuple(np.asarray(c, dtype=np.int64) for c in columns)
+    inverse, first = repair._group_ids(*keys)
+    rows = list(zip(*columns, strict=True))
+    expected = {row: i for i, row in enumerate(sorted(set(rows)))}
+    assert inverse.tolist() == [expected[r] for r in rows]
+    assert first.tolist() == [rows.index(r) for r in sorted(set(rows))]  # lowest index
+    shifted = tuple(k - k.min() for k in keys)  # non-negative: the packed path
+    assert repair._pack(shifted) is not None or len(keys) == 1
+    assert repair._group_ids(*shifted)[0].tolist() == inverse.tolist()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), fraction=st.floats(0.0, 1.0))
+def test_small_hole_is_filled_whatever_the_flips(seed, fraction):
+    rng = np.random.default_rng(seed)
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    faces = np.asarray(sphere.faces).copy()
+    faces = np.delete(faces, rng.integers(len(faces)), axis=0)  # a triangular hole
+    flip = rng.random(len(faces)) < fraction
+    faces[flip] = faces[flip][:, ::-1]
+    fixed, report = repair_part(Part("p", np.asarray(sphere.vertices), faces))
+    result = trimesh.Trimesh(fixed.vertices, fixed.faces, process=False)
+    assert report.holes_filled == 1 and report.holes_left == 0
+    assert result.is_watertight and result.is_winding_consistent and result.volume > 0
