@@ -71,31 +71,48 @@ def decimate_part(part: Part, target: int, max_error: float = 1.0) -> Part:
     return _compact(part, faces)
 
 
-def decimate_model(parts: list[Part], budget: int) -> list[Part]:
+def decimate_model(parts: list[Part], budget: int, max_error: float = 0.01) -> list[Part]:
     """Decimate every part so the model meets ``budget`` with the least error.
 
-    Pass 1 gives each part its proportional share under a 1% error bound. Parts the
-    bound stopped (thin sheets, tiny pieces) keep their extra triangles, and the parts
-    that still have room pay for them; only if that is not enough is the bound lifted.
+    One meshoptimizer pass over all parts at once (their index ranges are disjoint, so no
+    collapse joins two parts): collapses run in order of error across the whole model,
+    so the budget goes where the shape needs it (a flat lens gives up more than a curved
+    temple) and the largest error is as small as the budget allows. ``max_error`` (a
+    fraction of the model's size) stops the pass early; only when it stops short of the
+    budget is a second, unbounded pass run. A part that fell under its floor (a temple or
+    a nose pad never vanishes) is then decimated alone to that floor.
     """
-    targets = allocate_budget([p.triangles for p in parts], budget)
-    out = [decimate_part(p, t, max_error=0.01) for p, t in zip(parts, targets, strict=True)]
-    excess = sum(p.triangles for p in out) - budget
-    if excess <= 0:
-        return out
-    flexible = [i for i, (p, t) in enumerate(zip(out, targets, strict=True))
-                if p.triangles <= t * 1.05 and p.triangles > MIN_PART_TRIANGLES]
-    room = sum(out[i].triangles - MIN_PART_TRIANGLES for i in flexible)
-    if room > 0:
-        for i in flexible:
-            share = (out[i].triangles - MIN_PART_TRIANGLES) / room
-            new_target = max(MIN_PART_TRIANGLES, int(out[i].triangles - excess * share) - 1)
-            out[i] = decimate_part(parts[i], new_target, max_error=0.05)
-    excess = sum(p.triangles for p in out) - budget
-    if excess > 0:  # last resort: everything, unbounded, to the proportional shares
-        scale = budget / max(sum(p.triangles for p in out), 1)
-        out = [decimate_part(parts[i], max(MIN_PART_TRIANGLES, int(p.triangles * scale)))
-               for i, p in enumerate(out)]
+    total = sum(p.triangles for p in parts)
+    if total <= budget:
+        return list(parts)
+    try:
+        import meshoptimizer
+    except ImportError:
+        targets = allocate_budget([p.triangles for p in parts], budget)
+        return [decimate_part(p, t) for p, t in zip(parts, targets, strict=True)]
+    offsets = np.cumsum([0] + [len(p.vertices) for p in parts])
+    positions = np.ascontiguousarray(np.vstack([p.vertices for p in parts]), dtype=np.float32)
+    indices = np.concatenate([(p.faces + o).ravel() for p, o in zip(parts, offsets, strict=False)])
+    indices = np.ascontiguousarray(indices, dtype=np.uint32)
+    dest = np.zeros_like(indices)
+    count = 0
+    for bound in (max_error, 1.0):
+        count = meshoptimizer.simplify(dest, indices, positions,
+                                       target_index_count=int(budget) * 3, target_error=bound)
+        if count <= int(budget) * 3:
+            break
+    faces = dest[:count].reshape(-1, 3).astype(np.int64)
+    owner = np.searchsorted(offsets, faces[:, 0], side="right") - 1
+    out = []
+    for i, part in enumerate(parts):
+        mine = faces[owner == i] - offsets[i]
+        floor = min(part.triangles, MIN_PART_TRIANGLES)
+        if len(mine) < floor:
+            out.append(decimate_part(part, floor))
+        elif len(mine) == part.triangles:
+            out.append(part)
+        else:
+            out.append(_compact(part, mine))
     return out
 
 

@@ -185,3 +185,21 @@ def test_real_fixture_in_any_pose_gives_the_same_result(name):
         assert angle < 2.0
         assert result.unit == base.unit
         assert result.measurements["marking"] == base.measurements["marking"]
+
+
+def test_one_pass_decimation_meets_the_budget_and_keeps_parts_apart():
+    from lgcraft.eyewear.decimate import MIN_PART_TRIANGLES, decimate_model
+
+    frame = make_frame(detail=32)
+    parts = [Part(name, m.vertices, m.faces) for name, m in frame.parts.items()]
+    budget = sum(p.triangles for p in parts) // 8
+    out = decimate_model(parts, budget)
+    assert sum(p.triangles for p in out) <= budget
+    for before, after in zip(parts, out, strict=True):
+        assert after.name == before.name
+        assert after.triangles >= min(before.triangles, MIN_PART_TRIANGLES)
+        # meshoptimizer keeps a subset of each part's own vertices: nothing crossed over
+        known = {tuple(v) for v in np.round(before.vertices, 9)}
+        assert all(tuple(v) in known for v in np.round(after.vertices, 9))
+        error, _ = hausdorff(before.vertices, before.faces, after.vertices, after.faces, samples=2000)
+        assert error < 1.0  # mm, for a 140 mm frame at 1/8 of its triangles
