@@ -13,6 +13,7 @@ chain with one ``eth_call`` (anchored, leaf count, issuer, trusted issuer, chain
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -93,7 +94,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
             os.fsync(handle.fileno())
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # ENOTDIR when the "folder" is a file
+            tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write {path}: {exc.strerror}") from exc
 
 
@@ -430,6 +432,8 @@ def verify_bundle(bundle: dict[str, Any], *, read_anchor: Callable[[dict[str, An
             where = f"root {root} on chain {anchor['chain_id']} contract {anchor['contract']}"
             try:
                 found = read_anchor(anchor)
+            except InputError:
+                raise  # a bad --rpc-url is the verifier's input, not a fault of the bundle
             except Exception as exc:  # ChainError with a precise message (wrong chain, unreachable)
                 if type(exc).__name__ == "ChainError" and "wrong chain" not in str(exc):
                     raise

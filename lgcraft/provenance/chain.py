@@ -364,7 +364,11 @@ def open_rpc(url: str, *, auth: str | None = None, timeout: float = 15.0) -> Cha
 
     from web3 import HTTPProvider, Web3
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"--rpc-url {url!r} is not a valid URL ({exc})", hint="e.g. http://127.0.0.1:8545") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InputError(f"--rpc-url {url!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8545")
     request_kwargs: dict[str, Any] = {"timeout": timeout}

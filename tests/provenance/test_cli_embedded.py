@@ -352,3 +352,26 @@ def test_embedded_bundle_without_its_store(tmp_path, anchored_store, capsys, mon
     bundle.write_text((anchored_store / "ring.json").read_text())
     code, _, err = run_main(["provenance", "verify", str(bundle)], capsys, monkeypatch, tmp_path)
     assert code == 1 and "anchored on an embedded dev chain" in err and "--offline" in err
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://[::1", "--rpc-url 'http://[::1' is not a valid URL"),
+    ("http://127.0.0.1:99999", "--rpc-url 'http://127.0.0.1:99999' is not a valid URL"),
+    ("garbage", "--rpc-url 'garbage' is not an http(s) URL"),
+])
+def test_bad_rpc_url_is_bad_input_not_an_invalid_bundle(tmp_path, anchored_store, bundle, capsys, monkeypatch,
+                                                        url, message):
+    code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--rpc-url", url)
+    assert code == 2, err
+    assert message in err and "NOT valid" not in err and "unexpected" not in err
+
+
+def test_export_into_a_file_as_folder_names_the_path(anchored_store, tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "ring.json"
+    code, out, err = run_main(["--json", "provenance", "export", "LG-RING-2025-0001", "-o", str(target),
+                               "--store", str(anchored_store / ".lgcraft")], capsys, monkeypatch, tmp_path)
+    assert code == 2 and out == ""
+    assert f"Error: cannot write {target}: Not a directory" in err
+    assert blocker.read_text() == "a file, not a folder"
