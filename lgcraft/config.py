@@ -173,13 +173,14 @@ def redact_url(url: str) -> str:
     """Hide credentials in an RPC URL: user:password@ and long path/query tokens."""
     try:
         parts = urlsplit(url)
-    except ValueError:
+        port = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range
         return url
     if not parts.scheme or not parts.netloc:
         return url
     netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    if port:
+        netloc += f":{port}"
     if parts.username or parts.password:
         netloc = "***@" + netloc
     path = "/".join("***" if len(seg) >= 16 else seg for seg in parts.path.split("/"))

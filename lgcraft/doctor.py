@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,12 @@ def check_chain(settings: Settings) -> Check:
         return Check("chain endpoint", ok, "embedded local development chain (no server)",
                      None if ok else install_line("provenance"))
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        urllib.parse.urlsplit(url).port  # noqa: B018 - raises ValueError for a port out of range
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    except ValueError as exc:  # 'garbage', 'http://[::1', 'http://host:99999': not a usable URL
+        return Check("chain endpoint", False, f"{redact_url(url)!r} is not a valid URL ({exc})",
+                     "fix [provenance] rpc_url / LGCRAFT_PROVENANCE_RPC_URL, e.g. http://127.0.0.1:8545")
     try:
         with urllib.request.urlopen(request, timeout=3) as response:
             chain_id = int(json.loads(response.read())["result"], 16)

@@ -156,3 +156,12 @@ def test_a_mistyped_group_gets_a_suggestion():
     result = run_module("jewlery")
     assert result.returncode == 2
     assert "No such command 'jewlery'. Did you mean 'jewelry'?" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://[::1", "http://127.0.0.1:99999"])
+def test_doctor_reports_a_malformed_rpc_url_as_a_failed_check(url):
+    result = run_module("--json", "doctor", env={"LGCRAFT_PROVENANCE_RPC_URL": url})
+    assert result.returncode == 0, result.stderr
+    chain = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "chain endpoint")
+    assert chain["ok"] is False and f"{url!r} is not a valid URL" in chain["detail"]
+    assert "LGCRAFT_PROVENANCE_RPC_URL" in chain["fix"]
