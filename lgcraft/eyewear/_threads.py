@@ -1,10 +1,30 @@
-"""Threads a single file's work may use (KD-tree queries). Batch workers set it to 1,
-since the parallelism is then across files; one process alone may use every core."""
+"""Threads a single file's work may use (per-part error checks, KD-tree queries). A
+batch gives each file its share of ``--jobs``: one file alone may use them all, eight
+files on two workers use one thread each (the parallelism is then across files)."""
 
 from __future__ import annotations
 
-QUERY_WORKERS = -1
+import os
+
+QUERY_WORKERS = -1  # -1: every core
+
+
+def file_threads() -> int:
+    """How many threads one file's steps may run at once."""
+    return QUERY_WORKERS if QUERY_WORKERS > 0 else (os.cpu_count() or 1)
 
 
 def query_workers() -> int:
     return QUERY_WORKERS
+
+
+def map_parts(function, items: list, threads: int | None = None) -> list:
+    """``[function(item) for item in items]``, on up to ``threads`` threads (numpy,
+    scipy's KD-tree and meshoptimizer release the GIL), largest-first by the caller."""
+    threads = file_threads() if threads is None else threads
+    if threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(function, items))

@@ -78,22 +78,37 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
         labels = face_components(part)
         tri = part.vertices[part.faces]
         cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        areas = 0.5 * np.linalg.norm(cross, axis=1)
+        areas = 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
         # projected area of the faces looking +Z and of those looking -Z: a closed plate
         # has both about its outline's area, a single-sheet lens one of them
         xy_pos = 0.5 * np.clip(cross[:, 2], 0, None)
         xy_neg = 0.5 * np.clip(-cross[:, 2], 0, None)
-        order = np.argsort(labels, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0, True])
-        for s, e in zip(bounds[:-1], bounds[1:], strict=False):
-            faces = order[s:e]
-            pts = tri[faces].reshape(-1, 3)
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
+        # per-face bounds and weighted centroids, then one reduction per component
+        a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]  # (elementwise beats reducing axis 1)
+        face_lo, face_hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
+        weighted = (a + b + c) * (areas / 3.0)[:, None]
+        if labels.min(initial=0) == labels.max(initial=0):  # one piece: no regrouping
+            order = np.arange(len(labels))
+            starts = np.zeros(1 if len(labels) else 0, dtype=np.int64)
+        else:
+            order = np.argsort(labels, kind="stable")
+            starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
+            face_lo, face_hi, weighted = face_lo[order], face_hi[order], weighted[order]
+            areas, xy_pos, xy_neg = areas[order], xy_pos[order], xy_neg[order]
+        los = np.minimum.reduceat(face_lo, starts) if len(starts) else face_lo[:0]
+        his = np.maximum.reduceat(face_hi, starts) if len(starts) else face_hi[:0]
+        area_sums = np.add.reduceat(areas, starts) if len(starts) else areas[:0]
+        cent_sums = np.add.reduceat(weighted, starts) if len(starts) else weighted[:0]
+        pos_sums = np.add.reduceat(xy_pos, starts) if len(starts) else xy_pos[:0]
+        neg_sums = np.add.reduceat(xy_neg, starts) if len(starts) else xy_neg[:0]
+        ends = np.r_[starts[1:], len(order)]
+        for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
+            lo, hi = los[k], his[k]
             box = max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)
-            a = float(areas[faces].sum())
-            cent = ((tri[faces, 0] + tri[faces, 1] + tri[faces, 2]) / 3.0 * areas[faces, None]).sum(axis=0) / max(a, 1e-12)
-            cover = max(xy_pos[faces].sum(), xy_neg[faces].sum()) / box
-            pieces.append(_Piece(index, faces, lo, hi, cent, a, float(cover)))
+            a = float(area_sums[k])
+            cent = cent_sums[k] / max(a, 1e-12)
+            cover = max(pos_sums[k], neg_sums[k]) / box
+            pieces.append(_Piece(index, order[s:e], lo, hi, cent, a, float(cover)))
     return pieces
 
 

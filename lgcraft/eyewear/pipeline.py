@@ -281,6 +281,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
 
     Returns the report dict (also written as ``<name>.report.json``, last).
     """
+    from lgcraft.eyewear._threads import file_threads, map_parts
     from lgcraft.eyewear.decimate import decimate_model, hausdorff
     from lgcraft.eyewear.export import (
         build_scene,
@@ -314,17 +315,27 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     budget = settings.triangle_budget
     decimated = decimate_model(analysis.parts, budget)
     lap("decimate")
-    part_rows = []
     total_faces = sum(p.triangles for p in analysis.parts) or 1
-    for before, after in zip(analysis.parts, decimated, strict=True):
-        row = {"name": after.name, "role": after.role, "source": before.original_name,
-               "triangles_in": before.triangles, "triangles_out": after.triangles,
-               "hausdorff_mm": 0.0, "mean_error_mm": 0.0}
-        if after.triangles < before.triangles:
-            samples = int(np.clip(8000 * before.triangles / total_faces, 1000, 4000))
-            row["hausdorff_mm"], row["mean_error_mm"] = hausdorff(
-                before.vertices, before.faces, after.vertices, after.faces, samples=samples)
-        part_rows.append(row)
+    pairs = list(zip(analysis.parts, decimated, strict=True))
+
+    def part_error(pair) -> tuple[float, float]:
+        before, after = pair
+        if after.triangles >= before.triangles:
+            return 0.0, 0.0
+        samples = int(np.clip(8000 * before.triangles / total_faces, 1000, 4000))
+        return hausdorff(before.vertices, before.faces, after.vertices, after.faces,
+                         samples=samples, workers=1 if threads > 1 else None)
+
+    threads = file_threads()
+    # parts in parallel, the largest started first; results back in part order
+    largest_first = sorted(range(len(pairs)), key=lambda i: -pairs[i][0].triangles)
+    errors = dict(zip(largest_first, map_parts(part_error, [pairs[i] for i in largest_first],
+                                               threads), strict=True))
+    part_rows = []
+    for i, (before, after) in enumerate(pairs):
+        part_rows.append({"name": after.name, "role": after.role, "source": before.original_name,
+                          "triangles_in": before.triangles, "triangles_out": after.triangles,
+                          "hausdorff_mm": errors[i][0], "mean_error_mm": errors[i][1]})
     lap("error")
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {"glb": str(out_dir / f"{name}.glb")}

@@ -63,14 +63,20 @@ def _hemisphere(n: int) -> np.ndarray:
 def _slab_peak(points: np.ndarray, weights: np.ndarray, directions: np.ndarray, width: float,
                ) -> tuple[np.ndarray, np.ndarray]:
     """For each direction, the largest weight within a slab of ``width``; and its centre."""
-    proj = points @ directions.T  # (n, d)
-    lo = proj.min(axis=0)
     bin_w = width / 3
-    idx = np.floor((proj - lo) / bin_w).astype(np.int64)
-    nb = int(idx.max()) + 3
-    flat = idx + np.arange(directions.shape[0])[None, :] * nb
-    hist = np.bincount(flat.ravel(), np.broadcast_to(weights[:, None], proj.shape).ravel(),
-                       minlength=nb * directions.shape[0]).reshape(directions.shape[0], nb)
+    lo = np.empty(len(directions))
+    rows = []
+    for at in range(0, len(directions), 64):  # blocks that stay in cache
+        proj = directions[at:at + 64] @ points.T  # (block, n)
+        lo[at:at + 64] = proj.min(axis=1)
+        rows.append(((proj - lo[at:at + 64, None]) / bin_w).astype(np.int64))  # floor: >= 0
+    nb = int(max(r.max() for r in rows)) + 3
+    hist = np.empty((len(directions), nb))
+    for at, idx in zip(range(0, len(directions), 64), rows, strict=True):
+        block = len(idx)
+        idx += (np.arange(block) * nb)[:, None]
+        hist[at:at + block] = np.bincount(idx.ravel(), np.tile(weights, block),
+                                          minlength=nb * block).reshape(block, nb)
     window = hist.copy()
     window[:, 1:] += hist[:, :-1]
     window[:, :-1] += hist[:, 1:]
