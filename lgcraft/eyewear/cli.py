@@ -36,6 +36,10 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
     from lgcraft.extras import require
 
     require("eyewear")
+    # before numpy loads: the steps use only tiny matrix products, where BLAS threads
+    # just spin and, in a batch, compete with the workers (a user's own setting wins)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from lgcraft.eyewear.pipeline import PrepSettings, batch_summary, expand_inputs, run_batch
 
     app = app_context(ctx)
@@ -56,7 +60,8 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
     out_ = app.out
-    out_.detail(f"{len(paths)} file(s), {jobs} worker(s), budget {settings.triangle_budget} triangles")
+    out_.detail(f"{len(paths)} file(s), {min(jobs, len(paths))} worker(s), "
+                f"budget {settings.triangle_budget} triangles")
     with out_.progress(f"Preparing {len(paths)} file(s)", total=len(paths)) as advance:
         batch = run_batch(paths, out, settings, jobs=jobs, resume=resume,
                           on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"))
@@ -110,7 +115,7 @@ def prep(
     max_triangles: int | None = typer.Option(None, "--max-triangles", metavar="N", help="Lower the profile's triangle budget."),
     units: str | None = typer.Option(None, "--units", help="Input unit: auto (from the frame's width), mm, cm, m or in."),
     frame_width: float | None = typer.Option(None, "--frame-width", metavar="MM", help="The frame's real front width in mm, when the unit cannot be told."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", metavar="N", help="Parallel worker processes (default: CPU count)."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", metavar="N", help="Cores to use: one worker process per file, up to N; fewer files than N share the rest as threads (default: CPU count)."),
     usdz: bool = typer.Option(False, "--usdz", help="Also write USDZ for AR Quick Look."),
     preview: bool = typer.Option(False, "--preview", help="Also render front and three-quarter PNG previews (headless)."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),

@@ -414,21 +414,38 @@ def process_one(path: str, out_dir: str, name: str, settings: PrepSettings, resu
         return FileResult(path, name, "failed", message, None, time.perf_counter() - started)
 
 
-def _worker_init() -> None:
+def _worker_init(threads: int) -> None:
     # headless OpenGL for previews, before anything imports OpenGL in this process
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-    # one BLAS thread per worker: the parallelism is across files
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     from lgcraft.eyewear import _threads
 
-    _threads.QUERY_WORKERS = 1
+    _threads.QUERY_WORKERS = threads  # this worker's share of --jobs
+
+
+def _preload(paths: list[Path], settings: PrepSettings) -> None:
+    """Import what every file needs once, in the parent, so forked workers start warm
+    instead of each paying the import (scipy alone is a few tenths of a second)."""
+    import meshoptimizer  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+    import scipy.spatial  # noqa: F401
+
+    from lgcraft.eyewear import decimate, frame, gltf, pose, repair  # noqa: F401
+
+    general = {".obj", ".stl", ".ply", ".off"}
+    if settings.usdz or settings.preview or any(p.suffix.lower() in general for p in paths):
+        import trimesh  # noqa: F401
 
 
 def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs: int = 1,
               resume: bool = False, on_done: Callable[[FileResult], None] | None = None,
               ) -> BatchResult:
-    """Prepare every file; one failure never stops the rest. Writes batch.json/csv."""
+    """Prepare every file; one failure never stops the rest. Writes batch.json/csv.
+
+    ``jobs`` is the number of cores to use: with fewer files than that, each file's
+    own steps share the rest as threads; with more, one process per core, the largest
+    files first (so no big file starts last and runs alone).
+    """
+    from lgcraft.eyewear import _threads
     from lgcraft.eyewear.export import write_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -436,22 +453,38 @@ def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs:
         stale.unlink(missing_ok=True)
     names = output_names(paths)
     results: list[FileResult | None] = [None] * len(paths)
-    jobs = max(1, min(jobs, len(paths)))
-    if jobs == 1:
-        for i, (p, n) in enumerate(zip(paths, names, strict=True)):
-            results[i] = process_one(str(p), str(out_dir), n, settings, resume)
-            if on_done:
-                on_done(results[i])
+    workers = max(1, min(jobs, len(paths)))
+    threads = max(1, jobs // workers)
+    if workers == 1:
+        saved = _threads.QUERY_WORKERS
+        _threads.QUERY_WORKERS = threads
+        try:
+            for i, (p, n) in enumerate(zip(paths, names, strict=True)):
+                results[i] = process_one(str(p), str(out_dir), n, settings, resume)
+                if on_done:
+                    on_done(results[i])
+        finally:
+            _threads.QUERY_WORKERS = saved
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                 initializer=_worker_init) as pool:
-            futures = {pool.submit(process_one, str(p), str(out_dir), n, settings, resume): i
-                       for i, (p, n) in enumerate(zip(paths, names, strict=True))}
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        if fork:
+            _preload(paths, settings)
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+
+        def size(i: int) -> int:
+            try:
+                return paths[i].stat().st_size
+            except OSError:
+                return 0
+
+        order = sorted(range(len(paths)), key=lambda i: -size(i))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_worker_init, initargs=(threads,)) as pool:
+            futures = {pool.submit(process_one, str(paths[i]), str(out_dir), names[i], settings,
+                                   resume): i for i in order}
             for future in as_completed(futures):
                 i = futures[future]
                 try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from lgcraft.cli import app, main
@@ -149,3 +151,31 @@ def test_killed_run_leftovers_are_cleaned_and_outputs_complete(tmp_path, frame_f
     assert batch.ok == 1
     assert sorted(p.name for p in out.iterdir()) == [
         "batch.csv", "batch.json", "frame-m.glb", "frame-m.report.json"]
+
+
+def _fake_process_one(path, out_dir, name, settings, resume):
+    from lgcraft.eyewear._threads import file_threads
+    from lgcraft.eyewear.pipeline import FileResult
+
+    return FileResult(path, name, "ok", None, {"threads": file_threads(), "pid": os.getpid()})
+
+
+@pytest.mark.parametrize(("files", "jobs", "threads", "processes"),
+                         [(1, 2, 2, 1), (1, 1, 1, 1), (3, 2, 1, 2), (8, 1, 1, 1)])
+def test_jobs_are_cores_shared_between_files_and_threads(tmp_path, monkeypatch, files, jobs,
+                                                          threads, processes):
+    from lgcraft.eyewear import _threads, pipeline
+
+    monkeypatch.setattr(pipeline, "process_one", _fake_process_one)
+    paths = []
+    for i in range(files):  # different sizes: the largest is submitted first
+        paths.append(tmp_path / f"f{i}.glb")
+        paths[-1].write_bytes(b"x" * (100 + i))
+    before = _threads.QUERY_WORKERS
+    batch = pipeline.run_batch(paths, tmp_path / "out", pipeline.PrepSettings(), jobs=jobs)
+    assert _threads.QUERY_WORKERS == before
+    assert [f.input for f in batch.files] == [str(p) for p in paths]  # input order kept
+    assert {f.report["threads"] for f in batch.files} == {threads}
+    pids = {f.report["pid"] for f in batch.files}
+    assert (os.getpid() in pids) == (processes == 1)
+    assert len(pids) <= processes
