@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.mesh import Part, cross3
 
 MIN_PART_TRIANGLES = 48  # a temple or a nose pad never vanishes below this
 
@@ -179,7 +179,7 @@ def _areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _triangle_areas(tri: np.ndarray) -> np.ndarray:
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     return 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
 
 
@@ -275,14 +275,20 @@ class Surface:
         tree, owners = self._index()
         k = min(k, tree.n)
         _, near = tree.query(points, k=k, workers=workers)
-        near = near.reshape(len(points), -1)
-        cand = owners[near.ravel()]
-        owner = np.repeat(np.arange(len(points)), near.shape[1])
+        # several of a point's nearest samples often lie on one face (a coarse face has
+        # edge and interior samples): test each (point, face) pair once
+        cand = np.sort(owners[near.reshape(len(points), -1)], axis=1)
+        new = np.ones(cand.shape, dtype=bool)
+        new[:, 1:] = cand[:, 1:] != cand[:, :-1]
+        per_point = new.sum(axis=1)
+        faces = cand[new]
+        owner = np.repeat(np.arange(len(points)), per_point)
         # corners relative to the query point (exact in float64), then float32 for the
         # region tests: twice as fast, and the error is ~1e-7 of the distance itself
-        rel = (self.tri[cand] - points[owner][:, None, :]).astype(np.float32)
+        rel = (self.tri[faces] - points[owner][:, None, :]).astype(np.float32)
         d = _closest_on_triangles(np.zeros((len(rel), 3), np.float32), rel[:, 0], rel[:, 1], rel[:, 2])
-        return d.reshape(len(points), -1).min(axis=1).astype(np.float64)
+        starts = np.cumsum(per_point) - per_point
+        return np.minimum.reduceat(d, starts).astype(np.float64)
 
 
 def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 24,

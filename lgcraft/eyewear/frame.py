@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.mesh import Part, cross3
 
 GROOVE_ALLOWANCE_MM = 0.5  # typical lens bevel depth hidden in the rim's groove, per side
 
@@ -77,7 +77,7 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
     for index, part in enumerate(parts):
         labels = face_components(part)
         tri = part.vertices[part.faces]
-        cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         areas = 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
         # projected area of the faces looking +Z and of those looking -Z: a closed plate
         # has both about its outline's area, a single-sheet lens one of them
@@ -248,7 +248,7 @@ def _lens_boxes_from_rims(parts: list[Part], width: float):
 def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     tri = vertices[faces]
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = 0.5 * np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     total = area.sum()
     pick = rng.choice(len(faces), size=count, p=area / total) if total > 0 else rng.integers(0, len(faces), count)
     r1, r2 = rng.random(count), rng.random(count)
@@ -307,7 +307,7 @@ def _ear_rest(line: np.ndarray) -> np.ndarray:
     chord = line[-1] - line[0]
     chord_len = np.linalg.norm(chord) or 1.0
     rel = line - line[0]
-    dev = np.linalg.norm(np.cross(rel, chord / chord_len), axis=1)
+    dev = np.linalg.norm(cross3(rel, chord / chord_len), axis=1)
     if dev.max() > 0.03 * _polyline_length(line):
         return line[int(dev.argmax())]
     seg = np.r_[0, np.cumsum(np.linalg.norm(np.diff(line, axis=0), axis=1))]

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from lgcraft.eyewear.errors import MeshError
-from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.mesh import Part, cross3
 
 _COMPONENTS = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16,
                5125: np.uint32, 5126: np.float32}
@@ -278,7 +278,7 @@ def _primitive_part(reader: _Reader, prim: dict, world: np.ndarray, materials: l
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Unit vertex normals: the area-weighted mean of the adjacent face normals."""
     tri = vertices[faces]
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     flat = faces.ravel()
     normals = np.stack([np.bincount(flat, np.repeat(cross[:, k], 3), len(vertices))
                         for k in range(3)], -1)

@@ -19,6 +19,17 @@ from lgcraft.eyewear.errors import MeshError
 FORMATS = (".obj", ".stl", ".ply", ".off", ".3mf", ".gltf", ".glb")
 
 
+def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of (n, 3) arrays; faster than `np.cross` on strided views."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    np.subtract(ay * bz, az * by, out=out[..., 0])
+    np.subtract(az * bx, ax * bz, out=out[..., 1])
+    np.subtract(ax * by, ay * bx, out=out[..., 2])
+    return out
+
+
 @dataclass
 class Part:
     """One named piece of a model: triangles, optional UVs and material."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part
+from lgcraft.eyewear.mesh import Part, cross3
 
 
 @dataclass
@@ -244,7 +244,7 @@ def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     comp_centre = np.stack([np.bincount(labels, centroids[:, k], n_comp) for k in range(3)], -1)
     comp_centre /= np.maximum(weights, 1)[:, None]
     rel = tri - comp_centre[labels][:, None, :]
-    vol = np.einsum("ij,ij->i", rel[:, 0], np.cross(rel[:, 1], rel[:, 2]))
+    vol = np.einsum("ij,ij->i", rel[:, 0], cross3(rel[:, 1], rel[:, 2]))
     comp_vol = np.bincount(labels, vol, n_comp)
     inward = comp_vol < 0
     if inward.any():
@@ -314,7 +314,7 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
     # degenerate: repeated welded vertex or (near) zero area
     t = pos_ids[f]
     tri = v[f]
-    area2 = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area2 = np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     good = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2]) & (area2 > tol * tol * 1e-6)
     report.degenerate_faces_removed = int((~good).sum())
     f = f[good]

@@ -123,3 +123,16 @@ def test_small_hole_is_filled_whatever_the_flips(seed, fraction):
     result = trimesh.Trimesh(fixed.vertices, fixed.faces, process=False)
     assert report.holes_filled == 1 and report.holes_left == 0
     assert result.is_watertight and result.is_winding_consistent and result.volume > 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), rows=st.integers(0, 50))
+def test_cross3_matches_numpy(seed, rows):
+    from lgcraft.eyewear.mesh import cross3
+
+    rng = np.random.default_rng(seed)
+    tri = rng.normal(size=(rows, 3, 3))  # strided views, as the callers pass them
+    a, b = tri[:, 1] - tri[:, 0], tri[:, 2]
+    np.testing.assert_allclose(cross3(a, b), np.cross(a, b), atol=1e-12)
+    axis = rng.normal(size=3)
+    np.testing.assert_allclose(cross3(a, axis), np.cross(a, axis), atol=1e-12)
