@@ -49,6 +49,8 @@ def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Pat
     named = explicit or env.get("LGCRAFT_CONFIG")
     if named:
         path = Path(named).expanduser()
+        if path.is_dir():
+            raise InputError(f"config file {path} is a folder", hint="pass the lgcraft.toml inside it")
         if not path.is_file():
             raise InputError(f"config file not found: {path}", hint="check the --config path")
         return path
@@ -65,6 +67,8 @@ def load_file(path: Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     sections: dict[str, dict[str, Any]] = {}
     for name, table in data.items():
         if name not in SECTIONS or not isinstance(table, dict):

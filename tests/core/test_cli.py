@@ -70,6 +70,16 @@ def test_broken_config_file_exit_2(capsys, tmp_path):
     assert "not valid TOML" in capsys.readouterr().err
 
 
+def test_config_file_not_utf8_or_a_folder_exit_2(capsys, tmp_path):
+    bad = tmp_path / "lgcraft.toml"
+    bad.write_bytes(b"\xff\xfe[core]\n")
+    assert main(["--config", str(bad), "--json", "doctor"]) == 2
+    captured = capsys.readouterr()
+    assert f"Error: {bad}: not UTF-8 text" in captured.err and captured.out == ""
+    assert main(["--config", str(tmp_path), "doctor"]) == 2
+    assert f"Error: config file {tmp_path} is a folder" in capsys.readouterr().err
+
+
 def test_lgcraft_errors_map_to_their_exit_codes(monkeypatch, capsys):
     import lgcraft.doctor
 
