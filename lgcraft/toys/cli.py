@@ -167,9 +167,19 @@ def simulate(
 
 
 def _interactive(app_, session) -> None:
+    import json
+
     out = app_.out
-    for line in session.new_lines():
-        out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
+
+    def show(lines) -> None:
+        for line in lines:
+            if app_.json_mode:  # the same JSON lines as with --events: stdout stays parseable
+                out.console.file.write(json.dumps({"t": line.t, "op": line.op, "args": line.args,
+                                                   "text": line.text}) + "\n")
+            else:
+                out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
+
+    show(session.new_lines())
     interactive = sys.stdin.isatty()
     events = ", ".join(session.program.event_names)
     out.info(f"Events: {events}. Type an event, 'wait 30s', 'state' or 'quit'.")
@@ -183,12 +193,14 @@ def _interactive(app_, session) -> None:
         if command in ("quit", "exit"):
             break
         if command == "state":
-            out.console.print(f"{session.state()} {dict(zip(session.program.var_names, session.engine.v, strict=True))}",
-                              markup=False)
+            variables = dict(zip(session.program.var_names, session.engine.v, strict=True))
+            if app_.json_mode:
+                out.console.file.write(json.dumps({"state": session.state(), "variables": variables}) + "\n")
+            else:
+                out.console.print(f"{session.state()} {variables}", markup=False)
             continue
         try:
-            for line in session.send(command):
-                out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
+            show(session.send(command))
         except InputError as exc:
             out.error(exc.message, exc.hint)
 
@@ -199,7 +211,7 @@ def coverage(
     script: Path = SCRIPT,
     random_runs: int = typer.Option(100, "--random", min=1, help="Number of random traces."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the random traces."),
-    length: int = typer.Option(40, "--length", min=1, help="Events per random trace."),
+    length: int = typer.Option(40, "--length", min=1, max=1_000_000, help="Events per random trace."),
     profile: Path | None = PROFILE,
 ) -> None:
     """State and transition coverage of random event traces; lists what was never hit.

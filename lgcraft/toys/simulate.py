@@ -41,6 +41,8 @@ def load_trace(path: str | Path, program: Program) -> list[tuple[int, int]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InputError(f"cannot read trace {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read trace {path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_trace(lines, program, str(path))
 
 

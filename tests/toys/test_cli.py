@@ -145,3 +145,48 @@ def test_invalid_script_for_other_commands_is_exit_2(tmp_path, capsys):
     assert main(["toys", "simulate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5:" in err and "syntax error in expression" in err
+
+
+def test_trace_not_utf8_is_bad_input(tmp_path, capsys):
+    trace = tmp_path / "t.jsonl"
+    trace.write_bytes(b'{"t": 10, "event": "\xff"}\n')
+    assert main(["--json", "toys", "simulate", MIMI, "--events", str(trace)]) == 2
+    captured = capsys.readouterr()
+    assert f"Error: cannot read trace {trace}: not UTF-8 text" in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["compile", MIMI, "-o"], ["compile", MIMI, "-t", "c", "-o"],
+                                     ["graph", MIMI, "-o"], ["schema", "script", "-o"]])
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_unwritable_output_names_the_path_and_keeps_what_is_there(tmp_path, capsys, command, where):
+    blocker = tmp_path / "blocker"
+    if where == "folder":
+        blocker.mkdir()
+        (blocker / "keep.txt").write_text("kept")
+        target = blocker if command[0] != "compile" or "c" not in command else blocker / "keep.txt" / "x"
+    else:
+        blocker.write_text("kept")
+        target = blocker / "out.bin"
+    code = main(["--json", "toys", *command, str(target)])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert "Error: cannot write " in captured.err and str(blocker) in captured.err
+    assert "unexpected" not in captured.err and captured.out == ""
+    kept = blocker / "keep.txt" if where == "folder" else blocker
+    assert kept.read_text() == "kept"
+
+
+def test_coverage_length_is_bounded(capsys):
+    assert main(["toys", "coverage", MIMI, "--length", "99999999999999999999"]) == 2
+    err = capsys.readouterr().err
+    assert "Invalid value for '--length'" in err and "1000000" in err
+
+
+def test_interactive_simulate_keeps_json_stdout():
+    result = runner.invoke(app, ["--json", "toys", "simulate", MIMI], input="pat_head\nwait 3s\nbogus\nstate\nquit\n")
+    assert result.exit_code == 0
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert lines[0] == {"t": 0, "op": "enter", "args": [0], "text": "enter mimi"}
+    assert any(line.get("text") == "set affection=4" for line in lines)
+    assert lines[-1] == {"state": "idle", "variables": {"affection": 4, "consent": 0}}
+    assert "unknown event (value: 'bogus')" in result.stderr
