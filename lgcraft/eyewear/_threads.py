@@ -28,3 +28,29 @@ def map_parts(function, items: list, threads: int | None = None) -> list:
 
     with ThreadPoolExecutor(min(threads, len(items))) as pool:
         return list(pool.map(function, items))
+
+
+_WARMING = None
+
+
+def warm_imports() -> None:
+    """Start importing numpy, scipy and meshoptimizer on a background thread, so that a
+    command's own start-up (option parsing, reading the input) overlaps with them. Safe:
+    the caller imports these lazily, from function bodies, holding no import lock that
+    this thread could wait for; a caller needing a module early just waits for it."""
+    global _WARMING
+    if _WARMING is not None or (os.cpu_count() or 1) < 2:
+        return
+    import threading
+
+    def run() -> None:
+        try:
+            import meshoptimizer  # noqa: F401
+            import numpy  # noqa: F401
+            import scipy.sparse.csgraph  # noqa: F401
+            import scipy.spatial  # noqa: F401
+        except Exception:  # noqa: S110 - the real import reports it, in the main thread
+            pass
+
+    _WARMING = threading.Thread(target=run, name="lgcraft-warm-imports", daemon=True)
+    _WARMING.start()

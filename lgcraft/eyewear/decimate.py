@@ -244,6 +244,11 @@ class Surface:
         no surface a viewer sees, and the simplifier rightly drops such needles."""
         return _points_in(self.tri[_pick_faces(self.area, count, rng)], rng)
 
+    def prepare(self) -> Surface:
+        """Build the closest-point index now (it is built on first use otherwise)."""
+        self._index()
+        return self
+
     def _index(self):
         if self._tree is None:
             from scipy.spatial import cKDTree
@@ -305,11 +310,18 @@ def hausdorff(a_vertices: np.ndarray, a_faces: np.ndarray, b_vertices: np.ndarra
               workers: int | None = None) -> tuple[float, float]:
     """Symmetric Hausdorff distance (max) and mean distance between two surfaces, from
     ``samples`` area-weighted surface points of each against the other."""
+    return surface_hausdorff(Surface(a_vertices, a_faces), Surface(b_vertices, b_faces),
+                             samples, seed, workers)
+
+
+def surface_hausdorff(a: Surface, b: Surface, samples: int = 8000, seed: int = 0,
+                      workers: int | None = None) -> tuple[float, float]:
+    """`hausdorff` of two prepared surfaces (an original's index can be built while the
+    simplifier runs)."""
     from lgcraft.eyewear._threads import query_workers
 
     workers = query_workers() if workers is None else workers
     rng = np.random.default_rng(seed)
-    a, b = Surface(a_vertices, a_faces), Surface(b_vertices, b_faces)
     pa, pb = a.sample(samples, rng), b.sample(samples, rng)
     both = np.concatenate([b.distance(pa, workers=workers), a.distance(pb, workers=workers)])
     return float(both.max()), float(both.mean())

@@ -206,15 +206,19 @@ def input_digest(path: Path) -> str:
 
 # -- the pipeline ---------------------------------------------------------------------
 def repair_model(parts: list[Part]) -> tuple[list[Part], dict]:
+    from lgcraft.eyewear._threads import map_parts
     from lgcraft.eyewear.repair import RepairReport, repair_part
 
     total = RepairReport()
     out = []
-    for part in parts:
-        fixed, report = repair_part(part)
+    largest_first = sorted(range(len(parts)), key=lambda i: -parts[i].triangles)
+    fixed = dict(zip(largest_first, map_parts(repair_part, [parts[i] for i in largest_first]),
+                     strict=True))
+    for i in range(len(parts)):
+        part, report = fixed[i]
         total.add(report)
-        if len(fixed.faces):
-            out.append(fixed)
+        if len(part.faces):
+            out.append(part)
     summary = asdict(total)
     summary.pop("before")
     summary.pop("after")
@@ -282,7 +286,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     Returns the report dict (also written as ``<name>.report.json``, last).
     """
     from lgcraft.eyewear._threads import file_threads, map_parts
-    from lgcraft.eyewear.decimate import decimate_model, hausdorff
+    from lgcraft.eyewear.decimate import Surface, decimate_model, surface_hausdorff
     from lgcraft.eyewear.export import (
         build_scene,
         glb_bytes,
@@ -313,26 +317,45 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     analysis = analyse(parts, settings, path.name)
     lap("unit_pose_measure")
     budget = settings.triangle_budget
-    decimated = decimate_model(analysis.parts, budget)
-    lap("decimate")
-    total_faces = sum(p.triangles for p in analysis.parts) or 1
-    pairs = list(zip(analysis.parts, decimated, strict=True))
+    threads = file_threads()
+    originals = analysis.parts
+    background = None
+    if threads > 1 and sum(p.triangles for p in originals) > budget:
+        # the originals' closest-point indexes do not depend on the result: build them
+        # on the other cores while meshoptimizer (which releases the GIL) decimates
+        from concurrent.futures import ThreadPoolExecutor
+
+        background = ThreadPoolExecutor(threads - 1)
+        surfaces = [background.submit(lambda p: Surface(p.vertices, p.faces).prepare(), p)
+                    for p in sorted(originals, key=lambda p: -p.triangles)]
+        by_id = {id(p): f for p, f in zip(sorted(originals, key=lambda p: -p.triangles),
+                                          surfaces, strict=True)}
+    try:
+        decimated = decimate_model(originals, budget)
+        lap("decimate")
+        prepared = ([by_id[id(p)].result() for p in originals] if background
+                    else [None] * len(originals))
+    finally:
+        if background:
+            background.shutdown(wait=True)
+    total_faces = sum(p.triangles for p in originals) or 1
+    pairs = list(zip(originals, decimated, prepared, strict=True))
 
     def part_error(pair) -> tuple[float, float]:
-        before, after = pair
+        before, after, surface = pair
         if after.triangles >= before.triangles:
             return 0.0, 0.0
         samples = int(np.clip(8000 * before.triangles / total_faces, 1000, 4000))
-        return hausdorff(before.vertices, before.faces, after.vertices, after.faces,
-                         samples=samples, workers=1 if threads > 1 else None)
+        return surface_hausdorff(surface or Surface(before.vertices, before.faces),
+                                 Surface(after.vertices, after.faces), samples=samples,
+                                 workers=1 if threads > 1 else None)
 
-    threads = file_threads()
     # parts in parallel, the largest started first; results back in part order
     largest_first = sorted(range(len(pairs)), key=lambda i: -pairs[i][0].triangles)
     errors = dict(zip(largest_first, map_parts(part_error, [pairs[i] for i in largest_first],
                                                threads), strict=True))
     part_rows = []
-    for i, (before, after) in enumerate(pairs):
+    for i, (before, after, _) in enumerate(pairs):
         part_rows.append({"name": after.name, "role": after.role, "source": before.original_name,
                           "triangles_in": before.triangles, "triangles_out": after.triangles,
                           "hausdorff_mm": errors[i][0], "mean_error_mm": errors[i][1]})

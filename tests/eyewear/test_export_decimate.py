@@ -203,3 +203,26 @@ def test_one_pass_decimation_meets_the_budget_and_keeps_parts_apart():
         assert all(tuple(v) in known for v in np.round(after.vertices, 9))
         error, _ = hausdorff(before.vertices, before.faces, after.vertices, after.faces, samples=2000)
         assert error < 1.0  # mm, for a 140 mm frame at 1/8 of its triangles
+
+
+def test_prepared_surfaces_give_the_same_error_as_the_plain_call():
+    from lgcraft.eyewear.decimate import Surface, surface_hausdorff
+
+    frame = make_frame(detail=16)
+    temple = frame.parts["temple_left"]
+    part = Part("t", temple.vertices, temple.faces)
+    small = decimate_part(part, 200)
+    plain = hausdorff(part.vertices, part.faces, small.vertices, small.faces, samples=1500)
+    prepared = surface_hausdorff(Surface(part.vertices, part.faces).prepare(),
+                                 Surface(small.vertices, small.faces), samples=1500, workers=1)
+    assert plain == prepared
+
+
+def test_map_parts_keeps_order_on_threads():
+    from lgcraft.eyewear._threads import map_parts, warm_imports
+
+    items = list(range(20))
+    assert map_parts(lambda x: x * x, items, threads=3) == [x * x for x in items]
+    assert map_parts(lambda x: x + 1, items, threads=1) == [x + 1 for x in items]
+    warm_imports()
+    warm_imports()  # a second call starts nothing new
