@@ -95,6 +95,7 @@ class Analysis:
     pivots: dict[str, list[float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     kind: str = "frame"
+    origin_input: np.ndarray | None = None  # input-space point that became the origin
 
 
 @dataclass
@@ -258,7 +259,8 @@ def analyse_frame(parts: list[Part], settings: PrepSettings, name: str) -> Analy
                 pivots[part.name] = anatomy.anchors[f"hinge_{side}"]
     return Analysis(anatomy.parts, anatomy.anchors, {"boxing": boxing, "marking": boxing["marking"],
                     "up_confidence": round(pose.confidence, 3)},
-                    unit, mm, pose.rotation, pivots, warnings, "frame")
+                    unit, mm, pose.rotation, pivots, warnings, "frame",
+                    pose.centre + (anatomy.origin_shift / mm) @ pose.rotation)
 
 
 def analyse(parts: list[Part], settings: PrepSettings, name: str) -> Analysis:
@@ -389,6 +391,8 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         "triangles_in": triangles_in, "triangles_out": triangles_out, "triangle_budget": budget,
         "unit": analysis.unit, "mm_per_unit": analysis.mm_per_unit,
         "rotation": analysis.rotation.tolist(),
+        # output (m) = ((input - origin_input) @ rotation.T) * mm_per_unit / 1000
+        "origin_input": None if analysis.origin_input is None else analysis.origin_input.tolist(),
         "topology_before": topo_before, "repair": repair,
         "parts": part_rows,
         "hausdorff_mm": max((r["hausdorff_mm"] for r in part_rows), default=0.0),
@@ -397,6 +401,10 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         "outputs": outputs, "warnings": analysis.warnings, "timings_s": timings,
     }
     report = _round(report, 4)
+    # the pose in full precision: enough to map the output back onto the input exactly
+    report["rotation"] = analysis.rotation.tolist()
+    if analysis.origin_input is not None:
+        report["origin_input"] = analysis.origin_input.tolist()
     report["outputs"]["report"] = str(out_dir / f"{name}.report.json")
     write_atomic(out_dir / f"{name}.report.json",
                  (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())

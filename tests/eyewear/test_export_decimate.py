@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
 from lgcraft.eyewear.export import write_atomic
@@ -226,3 +228,23 @@ def test_map_parts_keeps_order_on_threads():
     assert map_parts(lambda x: x + 1, items, threads=1) == [x + 1 for x in items]
     warm_imports()
     warm_imports()  # a second call starts nothing new
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 100_000), faces=st.integers(1, 60), sliver=st.floats(1e-3, 1.0))
+def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(seed, faces, sliver):
+    from lgcraft.eyewear.decimate import _closest_on_triangles
+
+    rng = np.random.default_rng(seed)
+    # long thin triangles (a fan over a plate) mixed with ordinary ones
+    a = rng.normal(size=(faces, 3)) * 10
+    b = a + rng.normal(size=(faces, 3)) * 30
+    c = a + (b - a) * rng.random((faces, 1)) + rng.normal(size=(faces, 3)) * sliver
+    vertices = np.stack([a, b, c], 1).reshape(-1, 3)
+    tris = np.arange(3 * faces).reshape(-1, 3)
+    pts = rng.normal(size=(300, 3)) * 15
+    d = point_to_mesh(pts, vertices, tris)
+    brute = np.min([_closest_on_triangles(pts, np.repeat(vertices[t[None, 0]], 300, 0),
+                                          np.repeat(vertices[t[None, 1]], 300, 0),
+                                          np.repeat(vertices[t[None, 2]], 300, 0)) for t in tris], axis=0)
+    np.testing.assert_allclose(d, brute, rtol=1e-4, atol=2e-4)  # float32 region tests

@@ -112,3 +112,30 @@ def test_frame_width_flag_rescales_an_unknown_unit():
     result = _analyse(FRAME, np.eye(4), scale, frame_width_mm=132.0)
     assert result.unit == "frame-width"
     assert abs(result.measurements["boxing"]["lens_width_mm"] - 52) <= 1
+
+
+def test_report_pose_maps_the_output_back_onto_the_input(tmp_path):
+    from lgcraft.eyewear.decimate import hausdorff
+    from lgcraft.eyewear.mesh import load_model
+    from lgcraft.eyewear.pipeline import prepare_file
+
+    src = tmp_path / "f.glb"
+    make_frame(detail=16).transformed(random_rotation(np.random.default_rng(5)), 0.1).save(src)
+    report = prepare_file(src, tmp_path / "out", "f", PrepSettings(max_triangles=4000))
+    rotation, origin = np.asarray(report["rotation"]), np.asarray(report["origin_input"])
+    before = load_model(src)
+    after = load_model(tmp_path / "out" / "f.glb")
+    back = [p.vertices * 1000.0 / report["mm_per_unit"] @ rotation + origin for p in after.parts]
+    v0, f0 = _stack([(p.vertices, p.faces) for p in before.parts])
+    v1, f1 = _stack([(v, p.faces) for v, p in zip(back, after.parts, strict=True)])
+    error_cm, _ = hausdorff(v0, f0, v1, f1, samples=3000)
+    assert error_cm * 10 < 2 * report["hausdorff_mm"] + 0.05
+
+
+def _stack(meshes):
+    verts, faces, offset = [], [], 0
+    for v, f in meshes:
+        verts.append(v)
+        faces.append(f + offset)
+        offset += len(v)
+    return np.vstack(verts), np.vstack(faces)
