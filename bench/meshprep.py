@@ -5,17 +5,21 @@ parallel batches. Every figure is a ratio within this one run.
     python bench/meshprep.py --quick    # smaller sizes, for a smoke test
 
 1. A generated 52□18-140 frame of ~500k faces (GLB, mm, tilted), prepared to the web
-   budget (50k triangles) by `lgcraft eyewear prep` (a fresh CLI process, start-up
-   included) and by `gltf-transform optimize` (node CLI) with flags that give a
-   comparable triangle count and keep the temples as separate meshes:
+   budget (50k triangles) by `lgcraft eyewear prep FILE --out DIR --profile web` (a fresh
+   CLI process, start-up included, default --jobs: a lone file uses every core) and by
+   `gltf-transform optimize` (node CLI) with flags that give a comparable triangle count
+   and keep the temples as separate meshes:
        --simplify-ratio R --simplify-error 0.01 --join false --flatten false
        --instance false --palette false --compress false --texture-compress false
-   (R chosen so its output has about 50k triangles). Its default `optimize` (error
-   bound 1e-4, meshopt compression, joins everything) is timed too, for reference.
-   Geometric error: the same sampled symmetric Hausdorff measure for both outputs
-   against the same input surface, in mm.
+   (R chosen so its output has about 50k triangles). Runs interleaved, best of N each;
+   wall and CPU time (user+sys) of each process. Its default `optimize` (error bound
+   1e-4, meshopt compression, joins everything) is timed too, for reference.
+   Geometric error: the same sampled symmetric Hausdorff measure (8000 surface samples
+   each way, whole model) for both outputs against the same input surface, in mm; ours
+   is mapped back into the input's coordinates with the pose from its report.
 2. The same prep on ~1M faces: time ratio 1M / 500k (in-process, best of 2).
-3. Eight ~120k-face frames: `run_batch` with jobs=2 vs jobs=1.
+3. Eight ~120k-face frames: `run_batch` with jobs=2 vs jobs=1, interleaved, best of 2,
+   with a probe of how much a second process can gain on this machine at the time.
 """
 
 from __future__ import annotations
@@ -23,13 +27,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+# as the CLI does before numpy loads (the steps' matrix products are tiny)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -72,21 +81,26 @@ def surface(meshes):
     return np.vstack(verts), np.vstack(faces)
 
 
-def time_cli(args: list[str]) -> float:
+def time_cli(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user+sys) of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr[-2000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
-def lgcraft_cli(src: Path, out: Path) -> float:
+def lgcraft_cli(src: Path, out: Path) -> tuple[float, float]:
+    # the flags a user types: default --jobs (every core; one file uses them as threads)
     return time_cli([sys.executable, "-m", "lgcraft", "--quiet", "eyewear", "prep", str(src),
-                     "--out", str(out), "--jobs", "1", "--profile", "web"])
+                     "--out", str(out), "--profile", "web"])
 
 
-def gltf_transform(tool: str, src: Path, out: Path, ratio: float | None) -> float:
+def gltf_transform(tool: str, src: Path, out: Path, ratio: float | None) -> tuple[float, float]:
     if ratio is None:
         return time_cli([tool, "optimize", str(src), str(out)])
     return time_cli([tool, "optimize", str(src), str(out), "--simplify-ratio", f"{ratio:.5f}",
@@ -95,14 +109,17 @@ def gltf_transform(tool: str, src: Path, out: Path, ratio: float | None) -> floa
                      "--texture-compress", "false"])
 
 
-def our_error_mm(report: dict) -> float:
-    return float(report["hausdorff_mm"])
-
-
-def peer_error_mm(original: Path, output: Path) -> tuple[float, int, int]:
+def error_mm(original: Path, output: Path, report: dict | None = None,
+             ) -> tuple[float, int, int]:
+    """Symmetric Hausdorff of ``output`` against ``original`` (mm; the input is in mm),
+    the same measure for both tools. Our output (metres, canonical pose) is first mapped
+    back into the input's coordinates with the pose its report gives."""
     v0, f0 = surface(load_surface(original))
     meshes = load_surface(output)
     v1, f1 = surface(meshes)
+    if report is not None:
+        rotation = np.asarray(report["rotation"])
+        v1 = v1 * 1000.0 / report["mm_per_unit"] @ rotation + np.asarray(report["origin_input"])
     error, _ = hausdorff(v0, f0, v1, f1, samples=8000)
     return error, len(f1), len(meshes)
 
@@ -133,6 +150,7 @@ def parallel_capacity() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--rounds", type=int, default=5, help="CLI runs of each tool (best of)")
     args = parser.parse_args()
     big, bigger, batch_faces = (100_000, 200_000, 30_000) if args.quick else (500_000, 1_000_000, 120_000)
     tool = find_tool("gltf-transform")
@@ -145,7 +163,7 @@ def main() -> None:
         prepare_file(src, tmpdir / "warm", "warm", PrepSettings())
 
         # 1. lgcraft CLI vs gltf-transform CLI on the same file: runs interleaved,
-        #    best of 3 each (the machine is shared; interleaving spreads the noise)
+        #    best of N each (the machine is shared; interleaving spreads the noise)
         report = None
         ratio = None
         peer_out = tmpdir / "peer.glb"
@@ -153,31 +171,39 @@ def main() -> None:
             ratio = BUDGET / big
             for _ in range(3):  # aim its vertex ratio at about our triangle count
                 gltf_transform(tool, src, peer_out, ratio)
-                _, tri, _ = peer_error_mm(src, peer_out)
+                _, tri, _ = error_mm(src, peer_out)
                 if abs(tri - BUDGET) / BUDGET < 0.1:
                     break
                 ratio *= BUDGET / max(tri, 1)
-        ours_cli, peer_times = [], []
-        for i in range(3):
+        ours, peers = [], []
+        for i in range(args.rounds):
             out = tmpdir / f"ours{i}"
-            ours_cli.append(lgcraft_cli(src, out))
+            ours.append(lgcraft_cli(src, out))
             report = json.loads((out / f"{src.stem}.report.json").read_text())
             if tool:
-                peer_times.append(gltf_transform(tool, src, peer_out, ratio))
+                peers.append(gltf_transform(tool, src, peer_out, ratio))
+        results["capacity_during_cli_runs"] = parallel_capacity()
         results["input_faces"] = report["triangles_in"]
-        results["ours_cli_s"] = min(ours_cli)
-        results["ours_cli_all_s"] = ours_cli
+        best = min(range(len(ours)), key=lambda i: ours[i][0])
+        results["ours_cli_s"] = ours[best][0]
+        results["ours_cli_cpu_s"] = ours[best][1]
+        results["ours_cli_all_s"] = [w for w, _ in ours]
         results["ours_triangles"] = report["triangles_out"]
-        results["ours_error_mm"] = our_error_mm(report)
+        results["ours_error_self_reported_mm"] = float(report["hausdorff_mm"])
+        our_glb = tmpdir / f"ours{args.rounds - 1}" / f"{src.stem}.glb"
+        results["ours_error_mm"], _, results["ours_meshes"] = error_mm(src, our_glb, report)
         results["ours_temples_separate"] = sum(p["role"].startswith("temple") for p in report["parts"]) >= 2
         results["ours_steps_s"] = report["timings_s"]
         if tool:
-            error, tri, nodes = peer_error_mm(src, peer_out)
-            results.update(peer_cli_s=min(peer_times), peer_cli_all_s=peer_times,
+            error, tri, nodes = error_mm(src, peer_out)
+            best = min(range(len(peers)), key=lambda i: peers[i][0])
+            results.update(peer_cli_s=peers[best][0], peer_cli_cpu_s=peers[best][1],
+                           peer_cli_all_s=[w for w, _ in peers],
                            peer_ratio_flag=round(ratio, 5), peer_triangles=tri,
                            peer_error_mm=error, peer_meshes=nodes)
-            results["peer_default_optimize_s"] = gltf_transform(tool, src, tmpdir / "peer-default.glb", None)
+            results["peer_default_optimize_s"] = gltf_transform(tool, src, tmpdir / "peer-default.glb", None)[0]
             results["time_ratio_ours_over_peer"] = results["ours_cli_s"] / results["peer_cli_s"]
+            results["cpu_ratio_ours_over_peer"] = results["ours_cli_cpu_s"] / results["peer_cli_cpu_s"]
         else:
             results["peer"] = "gltf-transform not found (npm install, or scripts/install.sh)"
 
