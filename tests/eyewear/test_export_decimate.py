@@ -247,4 +247,4 @@ def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(seed, faces, sliver)
     brute = np.min([_closest_on_triangles(pts, np.repeat(vertices[t[None, 0]], 300, 0),
                                           np.repeat(vertices[t[None, 1]], 300, 0),
                                           np.repeat(vertices[t[None, 2]], 300, 0)) for t in tris], axis=0)
-    np.testing.assert_allclose(d, brute, rtol=1e-4, atol=2e-4)  # float32 region tests
+    np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
