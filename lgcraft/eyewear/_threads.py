@@ -54,3 +54,24 @@ def warm_imports() -> None:
 
     _WARMING = threading.Thread(target=run, name="lgcraft-warm-imports", daemon=True)
     _WARMING.start()
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse instead of returning every large numpy
+    temporary to the system (each return and re-fault costs kernel time, a few tenths of
+    a second per 500k-face file). Peak memory is unchanged. No-op off glibc."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    mallopt(m_mmap_threshold, 1 << 30)  # large arrays from the heap, not fresh mappings
+    mallopt(m_trim_threshold, (1 << 31) - 1)  # and freed heap kept for the next array
+    mallopt(m_top_pad, 1 << 28)

@@ -40,9 +40,10 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
     # just spin and, in a batch, compete with the workers (a user's own setting wins)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    from lgcraft.eyewear._threads import warm_imports
+    from lgcraft.eyewear._threads import keep_freed_memory, warm_imports
 
     warm_imports()  # numpy/scipy load on another core while this one reads options and input
+    keep_freed_memory()
     from lgcraft.eyewear.pipeline import PrepSettings, batch_summary, expand_inputs, run_batch
 
     app = app_context(ctx)
