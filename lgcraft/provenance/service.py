@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import re
 import secrets
 import time
@@ -238,9 +239,21 @@ class DeployResult:
     reused: bool
 
 
+MAX_CONFIRMATIONS = 1000  # hours of blocks on any chain; more is a typo, not caution
+
+
+def check_wait(confirmations: int, timeout: float) -> None:
+    """Refuse confirmation counts and timeouts no wait could honour (0, negative, NaN, huge)."""
+    if not 1 <= confirmations <= MAX_CONFIRMATIONS:
+        raise InputError(f"--confirmations {confirmations}: must be 1..{MAX_CONFIRMATIONS}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise InputError(f"--timeout {timeout}: must be a positive number of seconds")
+
+
 def deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int = 1,
            timeout: float = 120.0, existing: str | None = None) -> DeployResult:
     """Deploy the anchor contract (or adopt ``existing``) and remember it in the store."""
+    check_wait(confirmations, timeout)
     with chain_lock(store):
         return _deploy(store, client, signer, rpc_url=rpc_url, confirmations=confirmations,
                        timeout=timeout, existing=existing)
@@ -351,8 +364,7 @@ def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, time
     ``hook(stage)`` is called at "submitted" (stored, not yet broadcast) and
     "broadcast" (sent, receipt not yet stored); the crash tests use it.
     """
-    if confirmations < 1:
-        raise InputError(f"--confirmations {confirmations}: must be at least 1")
+    check_wait(confirmations, timeout)
     with chain_lock(store):
         network = stored_network(store)
         if network is None:

@@ -375,3 +375,36 @@ def test_export_into_a_file_as_folder_names_the_path(anchored_store, tmp_path, c
     assert code == 2 and out == ""
     assert f"Error: cannot write {target}: Not a directory" in err
     assert blocker.read_text() == "a file, not a folder"
+
+
+BAD_CONFIRMATIONS = [(["--confirmations", "-1"], "--confirmations -1: must be 1..1000"),
+                     (["--confirmations", "99999999999999999999"],
+                      "--confirmations 99999999999999999999: must be 1..1000")]
+BAD_TIMEOUTS = [(["--timeout", "nan"], "--timeout nan: must be a positive number of seconds"),
+                (["--timeout", "-5"], "--timeout -5.0: must be a positive number of seconds"),
+                (["--timeout", "inf"], "--timeout inf: must be a positive number of seconds")]
+
+
+@pytest.mark.parametrize("command, flags, message",
+                         [("deploy", *case) for case in BAD_CONFIRMATIONS]  # deploy has no --timeout
+                         + [("anchor", *case) for case in BAD_CONFIRMATIONS + BAD_TIMEOUTS])
+def test_deploy_and_anchor_refuse_waits_they_cannot_honour(tmp_path, capsys, monkeypatch, k, command, flags, message):
+    env = {"LGCRAFT_PRIVATE_KEY": k.KEY_A}
+    assert run_main(["provenance", "init"], capsys, monkeypatch, tmp_path)[0] == 0
+    assert run_main(["provenance", "record", "--item", "W-1", "--step", "casting", "--actor", "A"],
+                    capsys, monkeypatch, tmp_path, env)[0] == 0
+    code, out, err = run_main(["--json", "provenance", command, *flags], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and out == "" and f"Error: {message}" in err
+    code, out, _ = run_main(["--json", "provenance", "status"], capsys, monkeypatch, tmp_path)
+    assert json.loads(out)["pending"] == 1
+
+
+def test_keygen_into_an_unwritable_place_names_the_path(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "k.json"
+    code, out, err = run_main(["--json", "provenance", "keygen", str(target)], capsys, monkeypatch, tmp_path,
+                              {"LGCRAFT_KEYSTORE_PASSWORD": "a long test password"})
+    assert code == 2 and out == ""
+    assert f"Error: cannot write {target}: File exists" in err or f"Error: cannot write {target}: Not a directory" in err
+    assert blocker.read_text() == "a file, not a folder"
