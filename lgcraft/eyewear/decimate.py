@@ -208,6 +208,7 @@ def _pick_faces(area: np.ndarray, count: int, rng) -> np.ndarray:
 
 
 _SUBDIVISION_CAP = 48  # a sliver longer than this many sample spacings keeps a wider radius
+_WIDE_FACES = 128  # faces with the widest sample gaps, checked by bounding spheres instead
 
 
 def _grid_samples(tri: np.ndarray, target: int):
@@ -262,6 +263,7 @@ class Surface:
         self._tree = None
         self._owners = None
         self._reach = 0.0
+        self._wide = np.zeros(0, dtype=np.int64)
 
     def sample(self, count: int, rng) -> np.ndarray:
         """Area-weighted random surface points: a vertex of a zero-area needle face is
@@ -278,7 +280,19 @@ class Surface:
             from scipy.spatial import cKDTree
 
             points, self._owners, radius = _grid_samples(self.tri, self.sample_budget)
-            self._reach = float(radius.max(initial=0.0))
+            # the few faces whose samples leave the widest gaps (long slivers) are
+            # checked apart, by bounding spheres, so one sliver cannot widen every search
+            m = len(radius)
+            if m > _WIDE_FACES:
+                cut = float(np.partition(radius, m - _WIDE_FACES - 1)[m - _WIDE_FACES - 1])
+                self._wide = np.flatnonzero(radius > cut)
+                self._reach = cut
+            else:
+                self._wide = np.zeros(0, dtype=np.int64)
+                self._reach = float(radius.max(initial=0.0))
+            tri = self.tri[self._wide]
+            self._wide_centre = tri.mean(axis=1)
+            self._wide_radius = np.sqrt(((tri - self._wide_centre[:, None]) ** 2).sum(axis=2)).max(axis=1)
             self._tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
         return self._tree, self._owners
 
@@ -292,9 +306,10 @@ class Surface:
         """Exact distance of each point to the surface.
 
         The faces owning the ``k`` nearest samples give a first answer d. A closer face
-        would have a sample within d + r of the point (r: the largest coverage radius),
-        so where the k-th sample is nearer than that, every face with a sample in that
-        ball is tested too.
+        would have a sample within d + r of the point (r: the largest coverage radius,
+        leaving out the few widest faces, which are tested by bounding sphere), so where
+        the k-th sample is nearer than that, more neighbours and then every face with a
+        sample in that ball are tested too.
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
@@ -328,6 +343,20 @@ class Surface:
             np.minimum.at(found, rows, self._exact(pts, rows, faces))
             best[unsure] = np.minimum(best[unsure], found)
             break
+        if len(self._wide):
+            best = self._check_wide(points, best)
+        return best
+
+    def _check_wide(self, points: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """Test the wide faces wherever their bounding sphere comes nearer than ``best``."""
+        for at in range(0, len(points), 4096):
+            p = points[at:at + 4096]
+            gap = np.sqrt(((p[:, None, :] - self._wide_centre[None]) ** 2).sum(axis=2))
+            rows, cols = np.nonzero(gap - self._wide_radius[None] < best[at:at + 4096, None])
+            if len(rows):
+                found = np.full(len(p), np.inf)
+                np.minimum.at(found, rows, self._exact(p, rows, self._wide[cols]))
+                best[at:at + 4096] = np.minimum(best[at:at + 4096], found)
         return best
 
     def _min_over(self, points: np.ndarray, cand: np.ndarray) -> np.ndarray:

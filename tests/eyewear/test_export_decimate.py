@@ -248,3 +248,27 @@ def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(seed, faces, sliver)
                                           np.repeat(vertices[t[None, 1]], 300, 0),
                                           np.repeat(vertices[t[None, 2]], 300, 0)) for t in tris], axis=0)
     np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
+
+
+def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces():
+    from lgcraft.eyewear.decimate import _WIDE_FACES, _closest_on_triangles
+
+    rng = np.random.default_rng(4)
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=10.0)
+    v, f = np.asarray(sphere.vertices), np.asarray(sphere.faces)
+    assert len(f) > _WIDE_FACES
+    slivers = []
+    for _ in range(20):  # 60 mm needles through and around the sphere
+        a = rng.normal(size=3) * 5
+        d = rng.normal(size=3)
+        d *= 60 / np.linalg.norm(d)
+        slivers.append([a, a + d, a + d * 0.5 + rng.normal(size=3) * 0.05])
+    slivers = np.asarray(slivers).reshape(-1, 3)
+    vertices = np.vstack([v, slivers])
+    faces = np.vstack([f, len(v) + np.arange(len(slivers)).reshape(-1, 3)])
+    pts = rng.normal(size=(400, 3)) * 20
+    d = point_to_mesh(pts, vertices, faces)
+    tri = vertices[faces]
+    brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], 400, 0), np.repeat(t[None, 1], 400, 0),
+                                          np.repeat(t[None, 2], 400, 0)) for t in tri], axis=0)
+    np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
