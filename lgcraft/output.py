@@ -67,13 +67,14 @@ class Output:
     def console(self):
         from rich.console import Console
 
-        return Console(file=self._stdout or sys.stdout, highlight=False, soft_wrap=False)
+        # emoji=False: a value like 'ring.png:abc:' must print as given, not as an emoji code
+        return Console(file=self._stdout or sys.stdout, highlight=False, soft_wrap=False, emoji=False)
 
     @cached_property
     def err(self):
         from rich.console import Console
 
-        return Console(file=self._stderr or sys.stderr, highlight=False, stderr=self._stderr is None)
+        return Console(file=self._stderr or sys.stderr, highlight=False, stderr=self._stderr is None, emoji=False)
 
     # -- results -----------------------------------------------------------------
     def emit(self, data: Any, render: Callable[[], Any] | Any | None = None) -> None:

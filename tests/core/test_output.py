@@ -54,3 +54,12 @@ def test_to_jsonable_handles_sets_bytes_and_numpy():
 
     assert to_jsonable({"s": {"b", "a"}, "h": b"\x01\xff", "n": np.float32(1.5),
                         "a": np.arange(3)}) == {"s": ["a", "b"], "h": "0x01ff", "n": 1.5, "a": [0, 1, 2]}
+
+
+def test_values_with_colons_print_as_given_not_as_emoji():
+    out, err = io.StringIO(), io.StringIO()
+    output = Output(stdout=out, stderr=err)
+    output.error("--lora ring.png:abc: file not found", hint="check :smile: paths")
+    output.emit({"note": "a:abc:b"})
+    assert "--lora ring.png:abc: file not found" in err.getvalue() and ":smile:" in err.getvalue()
+    assert "a:abc:b" in out.getvalue()
