@@ -247,6 +247,11 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
 
     if not plan.jobs:
         raise InputError("the plan has no images")
+    out_dir = Path(out_dir)
+    try:  # before the model load: a bad --out must not cost a minute of loading first
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder {out_dir}: {exc.strerror}") from exc
     prepared = prepared or prepare(options)
     guides = _Guides(options)
     scheduler = check_scheduler(options.scheduler or plan.scheduler)
@@ -269,8 +274,6 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
         on_loaded(report)
     default_steps, default_guidance = engine.defaults()
     guide_size_ = guides.size()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     draft_start = time.perf_counter()
     try:
         for number, job in enumerate(plan.jobs):

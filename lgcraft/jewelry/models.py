@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -333,6 +334,8 @@ def parse_lora(text: str, *, allow_unsafe_weights: bool, accept_license: bool) -
             path_text = head
         except ValueError:
             path_text = text
+        if not math.isfinite(weight):
+            raise InputError(f"--lora {text}: the weight must be a finite number, got {tail!r}")
     path = Path(path_text).expanduser()
     if path.is_dir():
         files = sorted(path.glob("*.safetensors")) or sorted(

@@ -53,6 +53,9 @@ def _fit(draw, text: str, font, width: int) -> str:
     return text + "…"
 
 
+MAX_COLUMNS = 64  # 64 columns of 2048 px thumbnails is already a 131k px wide image
+
+
 def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | None = None,
                title: str | None = None) -> SheetResult:
     """Lay out every PNG draft in ``folder`` (sorted by name) with captions.
@@ -86,8 +89,8 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
             skipped.append(path.name)
     if not tiles:
         raise InputError(f"no draft PNGs in {folder}")
-    if columns is not None and columns < 1:
-        raise InputError(f"--columns must be at least 1, got {columns}")
+    if columns is not None and not 1 <= columns <= MAX_COLUMNS:
+        raise InputError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
     cols = columns or min(len(tiles), max(1, math.ceil(math.sqrt(len(tiles) * 1.5))))
     rows = math.ceil(len(tiles) / cols)
     pad, font_size = 12, max(10, thumb // 18)

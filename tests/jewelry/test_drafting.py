@@ -380,3 +380,34 @@ def test_a_failure_mid_run_keeps_the_drafts_and_the_report(tiny_models, tmp_path
     report = json.loads((tmp_path / "report-ring.json").read_text())
     assert len(report["images"]) == 1 and "out of memory" in report["error"]
     read_recipe(Path(report["images"][0]["file"]))
+
+
+def test_unwritable_out_folder_fails_before_the_model_load(tiny_models, tmp_path, capsys, monkeypatch):
+    import lgcraft.jewelry.engine as engine
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output folder was checked")
+
+    monkeypatch.setattr(engine, "Engine", no_load)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("kept")
+    for target in (blocker, blocker / "sub"):
+        code = main(["--json", "jewelry", "draft", "--type", "ring", "--steps", "2", "--seed", "1",
+                     "--model", str(tiny_models["sd"]), "--out", str(target)])
+        captured = capsys.readouterr()
+        assert code == 2 and captured.out == ""
+        assert f"Error: cannot create the output folder {target}:" in captured.err
+    assert blocker.read_text() == "kept"
+
+
+def test_sheet_output_and_columns_errors_name_the_value(drafted, tmp_path, capsys):
+    out, _ = drafted
+    blocker = tmp_path / "blocker"
+    blocker.write_text("kept")
+    for target in (tmp_path, blocker / "sheet.png"):
+        assert main(["--json", "jewelry", "sheet", str(out), "-o", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert f"Error: cannot write {target}:" in captured.err and captured.out == ""
+    assert blocker.read_text() == "kept"
+    assert main(["jewelry", "sheet", str(out), "--columns", "99999999"]) == 2
+    assert "--columns must be 1-64, got 99999999" in capsys.readouterr().err

@@ -173,6 +173,13 @@ def test_lora_rules(tmp_path):
         m.parse_lora(str(tmp_path / "c.safetensors"), allow_unsafe_weights=False, accept_license=False)
 
 
+@pytest.mark.parametrize("weight", ["nan", "inf", "-inf"])
+def test_lora_weight_must_be_finite(tmp_path, weight):
+    (tmp_path / "b.safetensors").write_bytes(b"x")
+    with pytest.raises(InputError, match=f"the weight must be a finite number, got '{weight}'"):
+        m.parse_lora(f"{tmp_path / 'b.safetensors'}:{weight}", allow_unsafe_weights=False, accept_license=False)
+
+
 # -- quality ----------------------------------------------------------------------------------
 def product_shot(colour, size=128, background=(255, 255, 255)):
     from PIL import Image, ImageDraw
