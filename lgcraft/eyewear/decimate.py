@@ -232,6 +232,10 @@ def _grid_samples(tri: np.ndarray, target: int):
             if abs(count - target) < 0.1 * target:
                 break
             h *= (count / target) ** 0.5
+    # but never coarser than most faces: a dense mesh past the target keeps a coverage
+    # radius of its typical edge, not of its longest one (which would widen every search)
+    if m:
+        h = min(h, max(float(np.percentile(longest, 90)), 1e-12))
     n = np.clip(np.ceil(longest / h), 1, _SUBDIVISION_CAP).astype(np.int64)
     radius = (2.0 / 3.0) * longest / n
     points, owners = [], []
