@@ -120,8 +120,8 @@ def weld_positions(vertices: np.ndarray, tol: float) -> np.ndarray:
 def edge_table(faces: np.ndarray, n_vertices: int):
     """Directed half-edges grouped by undirected edge.
 
-    Returns (face_of_edge, directed (E,2), order, group_start, group_count), with the
-    half-edges sorted so equal undirected edges are adjacent.
+    Returns (directed (E,2), order, group_start, group_count), with the half-edges
+    sorted so equal undirected edges are adjacent; half-edge h belongs to face h // 3.
     """
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
     lo = np.minimum(directed[:, 0], directed[:, 1])
@@ -131,20 +131,19 @@ def edge_table(faces: np.ndarray, n_vertices: int):
     sorted_key = key[order]
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     counts = np.diff(np.r_[starts, len(sorted_key)])
-    face_of_edge = np.repeat(np.arange(len(faces)), 3)
-    return face_of_edge, directed, order, starts, counts
+    return directed, order, starts, counts
 
 
 def _manifold_pairs(faces: np.ndarray, n_vertices: int):
-    face_of_edge, directed, order, starts, counts = edge_table(faces, n_vertices)
+    directed, order, starts, counts = edge_table(faces, n_vertices)
     two = starts[counts == 2]
     e1, e2 = order[two], order[two + 1]
-    fa, fb = face_of_edge[e1], face_of_edge[e2]
+    fa, fb = e1 // 3, e2 // 3
     # same direction on both faces means one of them is flipped relative to the other
     parity = (directed[e1, 0] == directed[e2, 0]).astype(np.int8)
     keep = fa != fb
     return (fa[keep], fb[keep], parity[keep], int((counts == 1).sum()),
-            int((counts > 2).sum()), face_of_edge, directed, order, starts, counts)
+            int((counts > 2).sum()), directed, order, starts, counts)
 
 
 def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) -> Topology:
@@ -168,7 +167,7 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
 
 
 def _default_tol(vertices: np.ndarray) -> float:
-    extent = np.ptp(vertices, axis=0).max() if len(vertices) else 1.0
+    extent = (vertices.max(axis=0) - vertices.min(axis=0)).max() if len(vertices) else 1.0
     return max(float(extent) * 1e-6, 1e-12)
 
 
@@ -228,7 +227,7 @@ def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
         return faces, np.zeros(0, bool), 0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), np.int64)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
-    fa, fb, parity, _, _, _, directed, order, starts, counts = _manifold_pairs(topo, n_v)
+    fa, fb, parity, _, _, directed, order, starts, counts = _manifold_pairs(topo, n_v)
     graph = coo_matrix((np.ones(len(fa), np.int8), (fa, fb)), shape=(m, m)).tocsr()
     n_comp, labels = connected_components(graph, directed=False)
     flip = np.zeros(m, dtype=np.int8)
