@@ -42,10 +42,12 @@ class FrameAnatomy:
 
 def face_components(part: Part) -> np.ndarray:
     """Connected-component label of each face (over welded positions)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    from lgcraft.eyewear.repair import _default_tol, _manifold_pairs, weld_positions
+    from lgcraft.eyewear.repair import (
+        _default_tol,
+        _manifold_pairs,
+        connected_labels,
+        weld_positions,
+    )
 
     m = len(part.faces)
     if m == 0:
@@ -56,8 +58,7 @@ def face_components(part: Part) -> np.ndarray:
     topo = ids[part.faces]
     # link faces through any shared edge (also non-manifold ones) via shared vertices
     fa, fb, *_ = _manifold_pairs(topo, int(ids.max()) + 1)
-    graph = coo_matrix((np.ones(len(fa)), (fa, fb)), shape=(m, m))
-    return connected_components(graph, directed=False)[1]
+    return connected_labels(m, fa, fb)[1]
 
 
 @dataclass

@@ -146,11 +146,34 @@ def _manifold_pairs(faces: np.ndarray, n_vertices: int):
             int((counts > 2).sum()), directed, order, starts, counts)
 
 
+def connected_labels(n: int, a: np.ndarray, b: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of the graph on ``n`` nodes with edges (a, b): (count,
+    label per node), labels numbered in order of each component's lowest node, as
+    scipy's ``connected_components`` numbers them.
+
+    Union-find in numpy: every root hooks to the smallest root it touches, then paths
+    are compressed completely; each round at least halves the components of every
+    still-split piece, so O(log n) rounds of O(edges) work."""
+    parent = np.arange(n)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    while len(a):
+        pa, pb = parent[a], parent[b]
+        split = pa != pb
+        if not split.any():
+            break
+        a, b, pa, pb = a[split], b[split], pa[split], pb[split]
+        np.minimum.at(parent, np.maximum(pa, pb), np.minimum(pa, pb))
+        while True:  # compress: every node straight to its root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+    roots, labels = np.unique(parent, return_inverse=True)
+    return len(roots), labels.astype(np.int64)
+
+
 def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) -> Topology:
     """Boundary / non-manifold / inconsistent edge counts and component count."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     if len(faces) == 0:
         return Topology(0, 0, 0, 0)
     tol = tol or _default_tol(vertices)
@@ -160,9 +183,7 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
     if len(f) == 0:
         return Topology(0, 0, 0, 0)
     fa, fb, parity, boundary, nonmanifold, *_ = _manifold_pairs(f, int(ids.max()) + 1)
-    m = len(f)
-    graph = coo_matrix((np.ones(len(fa)), (fa, fb)), shape=(m, m))
-    n_comp, _ = connected_components(graph, directed=False)
+    n_comp, _ = connected_labels(len(f), fa, fb)
     return Topology(boundary, nonmanifold, int(parity.sum()), int(n_comp))
 
 
@@ -219,17 +240,13 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
 def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     """`orient_faces`, plus the flip mask and the boundary half-edges (over position
     ids, in the final winding), so hole filling needs no second edge sort."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     m = len(faces)
     if m == 0:
         return faces, np.zeros(0, bool), 0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), np.int64)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
     fa, fb, parity, _, _, directed, order, starts, counts = _manifold_pairs(topo, n_v)
-    graph = coo_matrix((np.ones(len(fa), np.int8), (fa, fb)), shape=(m, m)).tocsr()
-    n_comp, labels = connected_components(graph, directed=False)
+    n_comp, labels = connected_labels(m, fa, fb)
     flip = np.zeros(m, dtype=np.int8)
     if parity.any():  # only then is a spanning-forest pass needed
         flip = _flip_bits(m, fa, fb, parity, labels)

@@ -136,3 +136,20 @@ def test_cross3_matches_numpy(seed, rows):
     np.testing.assert_allclose(cross3(a, b), np.cross(a, b), atol=1e-12)
     axis = rng.normal(size=3)
     np.testing.assert_allclose(cross3(a, axis), np.cross(a, axis), atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), edges=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)),
+                                            max_size=120))
+def test_connected_labels_match_scipy(n, edges):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from lgcraft.eyewear.repair import connected_labels
+
+    pairs = np.asarray([(a, b) for a, b in edges if a < n and b < n], dtype=np.int64).reshape(-1, 2)
+    count, labels = connected_labels(n, pairs[:, 0], pairs[:, 1])
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    expected_count, expected = connected_components(graph, directed=False)
+    assert count == expected_count
+    assert labels.tolist() == expected.tolist()  # same numbering, by lowest node
