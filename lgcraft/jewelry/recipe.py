@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import InputError
+from lgcraft.files import write_atomic, write_text_atomic
 
 RECIPE_VERSION = 1
 RECIPE_CHUNK = "lgcraft-recipe"
@@ -189,34 +188,6 @@ def parse_a1111(text: str) -> dict[str, str]:
 
 
 # -- writing and reading PNGs -----------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file and a rename; an unwritable ``path`` (a folder, under
-    a file, read-only) is an `InputError` naming it, and the file already there is kept."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    _atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
-
-
 def save_draft(image, path: Path, recipe: Recipe, extra: dict[str, Any] | None = None) -> Path:
     """Write ``image`` with both metadata chunks, and its sidecar JSON, atomically."""
     from PIL.PngImagePlugin import PngInfo
@@ -225,7 +196,7 @@ def save_draft(image, path: Path, recipe: Recipe, extra: dict[str, Any] | None =
     info.add_text(A1111_CHUNK, a1111_parameters(recipe))
     info.add_itxt(RECIPE_CHUNK, json.dumps(recipe.to_dict(), ensure_ascii=False, sort_keys=True))
     path = Path(path)
-    _atomic_write(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
+    write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
     sidecar = {"image": path.name, "recipe": recipe.to_dict(), **(extra or {})}
     write_text_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
     return path

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lgcraft.errors import InputError
-from lgcraft.jewelry.recipe import RECIPE_CHUNK, _atomic_write
+from lgcraft.files import write_atomic
+from lgcraft.jewelry.recipe import RECIPE_CHUNK
 
 
 @dataclass
@@ -116,6 +117,6 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
     info = PngInfo()
     info.add_itxt("lgcraft-sheet", json.dumps({"folder": str(folder), "images": [p.name for p in paths
                                                                                  if p.name not in skipped]}))
-    _atomic_write(output, lambda handle: sheet.save(handle, format="PNG", pnginfo=info))
+    write_atomic(output, lambda handle: sheet.save(handle, format="PNG", pnginfo=info))
     return SheetResult(file=output, images=len(tiles), columns=cols, rows=rows, width=width,
                        height=height, skipped=skipped)

@@ -13,7 +13,6 @@ chain with one ``eth_call`` (anchored, leaf count, issuer, trusted issuer, chain
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import InputError, VerificationError
+from lgcraft.files import write_atomic, write_text_atomic
 from lgcraft.provenance import merkle
 from lgcraft.provenance.canonical import canonical_bytes, sha256_hex
 from lgcraft.provenance.records import ZERO_HASH
@@ -82,21 +82,7 @@ def export_bundle(store: Store, item_id: str) -> tuple[dict[str, Any], int]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # ENOTDIR when the "folder" is a file
-            tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def qr_label(bundle: dict[str, Any], path: Path) -> str:
@@ -112,12 +98,7 @@ def qr_label(bundle: dict[str, Any], path: Path) -> str:
         f"chain={bundle['anchors'][-1]['chain_id']}",
     ])
     image = qrcode.make(payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    try:
-        image.save(tmp, format="PNG")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    write_atomic(path, lambda handle: image.save(handle, format="PNG"))
     return payload
 
 

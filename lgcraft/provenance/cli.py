@@ -243,6 +243,7 @@ def sign_command(
     _require()
     import json
 
+    from lgcraft.files import write_text_atomic
     from lgcraft.provenance.records import HASH_RE
     from lgcraft.provenance.service import read_events_file, sign_events
 
@@ -255,12 +256,7 @@ def sign_command(
         known[item.strip()] = value.strip().lower()
     signer = _signer(app, keystore)
     signed = sign_events(read_events_file(from_file), signer, known)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in signed), encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+    write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in signed))
     app.out.emit({"signed": len(signed), "signer": signer.address, "output": str(output)})
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import DependencyError, OperationError
+from lgcraft.files import write_text_atomic
 
 CONTRACT_DIR = Path(__file__).resolve().parent / "contracts"
 SOURCE_PATH = CONTRACT_DIR / "Anchor.vy"
@@ -59,9 +60,7 @@ def load_artifact() -> dict[str, Any]:
 
 def write_artifact() -> Path:
     artifact = compile_anchor()
-    tmp = ARTIFACT_PATH.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(ARTIFACT_PATH)
+    write_text_atomic(ARTIFACT_PATH, json.dumps(artifact, indent=1, sort_keys=True) + "\n")
     return ARTIFACT_PATH
 
 

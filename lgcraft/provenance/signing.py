@@ -16,7 +16,6 @@ environment) and never prints or logs them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import InputError
+from lgcraft.files import write_atomic
 
 DOMAIN = {"name": "lgcraft provenance", "version": "1"}
 RECORD_TYPE = [
@@ -234,7 +234,6 @@ def signer_from_keystore(path: Path, password: str) -> Signer:
 def new_keystore(path: Path, password: str) -> str:
     """Create a fresh key, write it encrypted to ``path`` (refuses to overwrite);
     returns the address."""
-    import os
 
     from eth_account import Account
 
@@ -245,17 +244,5 @@ def new_keystore(path: Path, password: str) -> str:
         raise InputError("keystore password must have at least 8 characters")
     account = Account.create()
     data = Account.encrypt(account.key, password)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except OSError as exc:  # a read-only folder, a file where a folder should be
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    write_atomic(path, json.dumps(data).encode(), mode=0o600, exclusive=True)
     return account.address

@@ -302,9 +302,9 @@ def graph(
     Example: lgcraft toys graph examples/toys/mimi.toy.yaml --format dot -o mimi.dot
     """
     _require()
+    from lgcraft.files import write_atomic
     from lgcraft.toys.graph import to_dot, to_mermaid
     from lgcraft.toys.model import load_script
-    from lgcraft.toys.workflow import write_atomic
 
     app_ = app_context(ctx)
     if fmt not in ("mermaid", "dot"):
@@ -334,8 +334,8 @@ def schema(
     """
     import json
 
+    from lgcraft.files import write_atomic
     from lgcraft.toys.model import schema as load_schema
-    from lgcraft.toys.workflow import write_atomic
 
     app_ = app_context(ctx)
     if kind not in ("script", "profile"):

@@ -3,12 +3,11 @@ compile and write outputs atomically."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from lgcraft.errors import InputError, VerificationError
+from lgcraft.files import write_atomic
 from lgcraft.toys.model import Profile, Script, load_profile, load_script
 from lgcraft.toys.program import Program, build_program, check_program
 from lgcraft.toys.source import Diagnostic, ToyScriptError
@@ -65,28 +64,6 @@ def validate_files(script_path: str | Path, profile_path: str | Path | None) -> 
         raise InputError(f"no hardware profile for {script_path}",
                          hint="pass --profile PROFILE or add 'profile: FILE' to the script")
     return ValidationResult(str(script_path), str(found), check_program(script, profile))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    An output path that cannot be written (a folder, under a file, read-only) is an
-    `InputError` naming it; the file already there is left as it was.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
 
 
 @dataclass
