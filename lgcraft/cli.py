@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     err = Output()
     try:
         result = command.main(args=args, prog_name="lgcraft", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
+            err.err.print("\nInterrupted.", markup=False)
         return result if isinstance(result, int) else 0
     except LgcraftError as exc:
         if debug:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import InputError
+from lgcraft.files import write_text_atomic
 from lgcraft.jewelry import models as model_rules
 from lgcraft.jewelry.brief import DraftJob, DraftPlan
-from lgcraft.jewelry.recipe import Recipe, save_draft, slug, write_text_atomic
+from lgcraft.jewelry.recipe import Recipe, save_draft, slug
 from lgcraft.jewelry.vocab import METAL_FAMILY
 
 CONTROL_TYPES = ("scribble", "canny")
