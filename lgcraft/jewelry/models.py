@@ -226,10 +226,16 @@ def resolve_model(spec: str | None, *, models_dir: str | Path | None = None,
     ``component`` names the expected kind for non-pipelines ("ControlNetModel",
     "AutoencoderTiny"); pipelines need a model_index.json.
     """
+    if spec is not None and not spec.strip():
+        raise InputError("--model '': empty; give a diffusers folder or a hub id, or leave it out")
     spec = spec or DEFAULT_MODEL
     what = component or "pipeline"
     candidate = Path(spec).expanduser()
     folder_model: LocalModel | None = None
+    if candidate.is_file():
+        raise InputError(f"{spec}: a single file, not a diffusers {what} folder",
+                         hint="diffusers loads folders (model_index.json beside the weights); "
+                              "convert single-file checkpoints with diffusers' conversion scripts")
     if candidate.is_dir():
         folder_model = describe_folder(str(candidate.resolve()), candidate.resolve(), "folder", None)
         if folder_model is None:

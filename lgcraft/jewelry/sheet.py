@@ -71,6 +71,10 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
     if not 32 <= thumb <= 2048:
         raise InputError(f"--thumb must be 32-2048 pixels, got {thumb}")
     output = Path(output)
+    if output.is_dir():
+        raise InputError(f"cannot write {output}: Is a directory")
+    if output.suffix.lower() != ".png":
+        raise InputError(f"-o {output}: a contact sheet is a PNG; name it *.png")
     paths = sorted(p for p in folder.glob("*.png")
                    if p.resolve() != output.resolve() and not p.name.startswith("."))
     tiles, skipped = [], []

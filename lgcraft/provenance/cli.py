@@ -56,6 +56,9 @@ def _signer(app, keystore: Path | None):
     secret = app.settings.secret("LGCRAFT_PRIVATE_KEY")
     path = app.settings.get("provenance", "keystore", str, None, flag=keystore)
     if path:
+        if not Path(path).expanduser().is_file():  # say so before asking for its password
+            raise InputError(f"keystore {path}: no such file",
+                             hint="create one with 'lgcraft provenance keygen key.json'")
         password = app.settings.secret("LGCRAFT_KEYSTORE_PASSWORD")
         if password is None:
             if not sys.stdin.isatty():

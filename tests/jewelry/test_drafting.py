@@ -409,5 +409,7 @@ def test_sheet_output_and_columns_errors_name_the_value(drafted, tmp_path, capsy
         captured = capsys.readouterr()
         assert f"Error: cannot write {target}:" in captured.err and captured.out == ""
     assert blocker.read_text() == "kept"
+    assert main(["jewelry", "sheet", str(out), "-o", str(tmp_path / "sheet.txt")]) == 2
+    assert "sheet.txt: a contact sheet is a PNG" in capsys.readouterr().err
     assert main(["jewelry", "sheet", str(out), "--columns", "99999999"]) == 2
     assert "--columns must be 1-64, got 99999999" in capsys.readouterr().err

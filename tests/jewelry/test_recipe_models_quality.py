@@ -125,6 +125,15 @@ def test_missing_path_is_input_error(tmp_path):
         m.resolve_model(str(tmp_path / "nope"))
 
 
+def test_a_single_file_or_empty_model_is_named(tmp_path):
+    weights = tmp_path / "ring-model.safetensors"
+    weights.write_bytes(b"not a folder")
+    with pytest.raises(InputError, match="ring-model.safetensors: a single file, not a diffusers"):
+        m.resolve_model(str(weights))
+    with pytest.raises(InputError, match="--model '': empty"):
+        m.resolve_model("")
+
+
 def test_cached_hub_model_resolves_with_revision(empty_hub, tmp_path, fake_cache):
     source = fake_folder(tmp_path, "src", None)
     fake_cache(empty_hub, "stabilityai/sd-turbo", source, revision="a" * 40)

@@ -408,3 +408,11 @@ def test_keygen_into_an_unwritable_place_names_the_path(tmp_path, capsys, monkey
     assert code == 2 and out == ""
     assert f"Error: cannot write {target}: File exists" in err or f"Error: cannot write {target}: Not a directory" in err
     assert blocker.read_text() == "a file, not a folder"
+
+
+def test_a_missing_keystore_is_named_before_any_password_is_asked(tmp_path, capsys, monkeypatch):
+    code, out, err = run_main(["provenance", "record", "--keystore", "missing.json", "--item", "LG-1",
+                               "--step", "casting", "--actor", "Shuibei Casting"],
+                              capsys, monkeypatch, tmp_path)
+    assert code == 2
+    assert "Error: keystore missing.json: no such file" in err
