@@ -101,6 +101,21 @@ def _options(app_ctx, **values):
         size=parse_size(size) if size else None, **values)
 
 
+def _plan(*, name: str = "", piece_type, metal, stone, cut, setting, style, finish, view, prompt,
+          negative, count, seed, steps, guidance, size, require_subject: bool = True):
+    """The plan for one design given by flags (draft, refine, inpaint)."""
+    from lgcraft.jewelry.brief import parse_size, plan_from_options
+    from lgcraft.jewelry.prompt import DesignSpec
+
+    spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
+                      style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
+                      finish=finish, view=view, prompt=prompt, negative=negative,
+                      **({"name": name} if name else {}))
+    return plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps,
+                             guidance=guidance, size=parse_size(size) if size else None,
+                             require_subject=require_subject)
+
+
 def _out_dir(app_ctx, out: Path | None) -> Path:
     return Path(app_ctx.settings.get("jewelry", "out_dir", str, "drafts", flag=out))
 
@@ -221,8 +236,7 @@ def draft(
 
     Example: lgcraft jewelry draft --type ring --metal platinum --stone diamond --cut oval --style halo -n 4 --seed 7
     """
-    from lgcraft.jewelry.brief import parse_size, plan_from_brief, plan_from_options
-    from lgcraft.jewelry.prompt import DesignSpec
+    from lgcraft.jewelry.brief import plan_from_brief
 
     app_ctx = app_context(ctx)
     fields = {"--type": piece_type, "--metal": metal, "--stone": stone, "--cut": cut,
@@ -235,11 +249,9 @@ def draft(
                              hint="put design fields in the brief; --count/--seed/--steps/--size override it")
         plan = plan_from_brief(brief, count=count, seed=seed)
     else:
-        spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
-                          style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
-                          finish=finish, view=view, prompt=prompt, negative=negative)
-        plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps, guidance=guidance,
-                                 size=parse_size(size) if size else None)
+        plan = _plan(piece_type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting, style=style,
+                     finish=finish, view=view, prompt=prompt, negative=negative, count=count, seed=seed,
+                     steps=steps, guidance=guidance, size=size)
     if dry_run:
         _print_plan(app_ctx, plan, model or plan.model)
         return
@@ -297,18 +309,13 @@ def refine(
 
     Example: lgcraft jewelry refine sketch.png --type pendant --metal 18k-yellow-gold --control scribble --control-model ./control_v11p_sd15_scribble
     """
-    from lgcraft.jewelry.brief import parse_size, plan_from_options
-    from lgcraft.jewelry.prompt import DesignSpec
 
     app_ctx = app_context(ctx)
     if control and strength is not None:
         raise InputError("--strength is for img2img; with --control use --control-scale")
-    spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
-                      style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
-                      finish=finish, view=view, prompt=prompt, negative=negative, name="refine")
-    plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps,
-                             guidance=guidance, size=parse_size(size) if size else None,
-                             require_subject=False)
+    plan = _plan(name="refine", piece_type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting, style=style,
+                 finish=finish, view=view, prompt=prompt, negative=negative, count=count, seed=seed,
+                 steps=steps, guidance=guidance, size=size, require_subject=False)
     from lgcraft.extras import require
 
     require("jewelry")
@@ -342,16 +349,10 @@ def inpaint(
 
     Example: lgcraft jewelry inpaint drafts/001-ring-s7-ab12cd34.png --mask stone-mask.png --stone emerald --cut emerald "emerald cut green emerald"
     """
-    from lgcraft.jewelry.brief import parse_size, plan_from_options
-    from lgcraft.jewelry.prompt import DesignSpec
-
     app_ctx = app_context(ctx)
-    spec = DesignSpec(type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting,
-                      style=tuple(s for item in (style or []) for s in item.split(",") if s.strip()),
-                      finish=finish, view=view, prompt=prompt, negative=negative, name="inpaint")
-    plan = plan_from_options(spec, count=1 if count is None else count, seed=seed, steps=steps,
-                             guidance=guidance, size=parse_size(size) if size else None,
-                             require_subject=False)
+    plan = _plan(name="inpaint", piece_type=piece_type, metal=metal, stone=stone, cut=cut, setting=setting, style=style,
+                 finish=finish, view=view, prompt=prompt, negative=negative, count=count, seed=seed,
+                 steps=steps, guidance=guidance, size=size, require_subject=False)
     from lgcraft.extras import require
 
     require("jewelry")
