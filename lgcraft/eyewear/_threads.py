@@ -75,3 +75,10 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 1 << 30)  # large arrays from the heap, not fresh mappings
     mallopt(m_trim_threshold, (1 << 31) - 1)  # and freed heap kept for the next array
     mallopt(m_top_pad, 1 << 28)
+
+
+def join_warm_imports() -> None:
+    """Wait for `warm_imports` to finish (before forking workers: a child must not
+    inherit a module half-imported by a thread that does not exist in it)."""
+    if _WARMING is not None:
+        _WARMING.join()

@@ -460,7 +460,9 @@ def _preload(paths: list[Path], settings: PrepSettings) -> None:
     import scipy.sparse.csgraph  # noqa: F401
     import scipy.spatial  # noqa: F401
 
-    from lgcraft.eyewear import decimate, frame, gltf, pose, repair  # noqa: F401
+    from lgcraft.eyewear import _threads, decimate, frame, gltf, pose, repair  # noqa: F401
+
+    _threads.join_warm_imports()
 
     general = {".obj", ".stl", ".ply", ".off"}
     if settings.usdz or settings.preview or any(p.suffix.lower() in general for p in paths):
