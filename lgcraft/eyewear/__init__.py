@@ -11,7 +11,7 @@ Public API (import the modules directly; this package imports nothing heavy):
 - `lgcraft.eyewear.frame`: `measure_frame` (boxing, anchors)
 - `lgcraft.eyewear.jewelry`: `find_ring`, `ring_sizes`, `analyse_jewelry`
 - `lgcraft.eyewear.decimate`: `decimate_part`, `hausdorff`
-- `lgcraft.eyewear.export`: `build_scene`, `write_usdz`, `render_previews`, `write_atomic`
+- `lgcraft.eyewear.export`: `build_scene`, `write_usdz`, `render_previews`
 - `lgcraft.eyewear.synthetic`: generated frames, rings and earrings of known size
 - `lgcraft.eyewear.errors`: `MeshError`, `MeasureError`, `UnitError`
 """

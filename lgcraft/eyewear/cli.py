@@ -16,6 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+MAX_JOBS = 256  # more workers than this is a typo, not a machine
+
 PROFILE_HELP = ("Budget: web = 50k triangles, 2048 px textures; webar = 20k, 1024 px; "
                 "quicklook = 100k, 2048 px and USDZ.")
 
@@ -58,8 +60,8 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
         preview=preview or get(section, "preview", bool, False),
     )
     jobs = get(section, "jobs", int, os.cpu_count() or 1, flag=jobs)
-    if jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {jobs}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise InputError(f"--jobs must be 1-{MAX_JOBS}, got {jobs}")
     paths = expand_inputs(inputs)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
@@ -140,7 +142,7 @@ def prep(
 @app.command("inspect")
 def inspect(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Mesh files to inspect."),
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Mesh files, folders or globs to inspect."),
     units: str | None = typer.Option(None, "--units", help="Input unit: auto, mm, cm, m or in."),
     frame_width: float | None = typer.Option(None, "--frame-width", metavar="MM", help="The frame's real front width in mm."),
 ) -> None:
@@ -154,11 +156,12 @@ def inspect(
 
     require("eyewear")
     from lgcraft.errors import LgcraftError
-    from lgcraft.eyewear.pipeline import PrepSettings, inspect_file
+    from lgcraft.eyewear.pipeline import PrepSettings, expand_inputs, inspect_file
 
     app = app_context(ctx)
     settings = PrepSettings(units=app.settings.get("eyewear", "units", str, "auto", flag=units),
                             frame_width_mm=frame_width)
+    files = expand_inputs([str(f) for f in files])
     results, failed = [], 0
     with app.out.progress(f"Inspecting {len(files)} file(s)", total=len(files)) as advance:
         for path in files:
@@ -202,4 +205,6 @@ def inspect(
         for warning in r.get("warnings", []) or []:
             app.out.detail(f"{Path(r['input']).name}: {warning}")
     if failed:
-        raise OperationError(f"{failed} of {len(files)} file(s) could not be inspected")
+        first = next(r for r in results if r["status"] != "ok")
+        raise OperationError(f"{failed} of {len(files)} file(s) could not be inspected; "
+                             f"{first['input']}: {first['error']}")

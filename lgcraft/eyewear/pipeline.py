@@ -293,11 +293,11 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         build_scene,
         glb_bytes,
         render_previews,
-        write_atomic,
         write_usdz,
     )
     from lgcraft.eyewear.gltf import can_write, glb_from_parts
     from lgcraft.eyewear.mesh import load_model
+    from lgcraft.files import write_atomic
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -479,10 +479,10 @@ def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs:
     files first (so no big file starts last and runs alone).
     """
     from lgcraft.eyewear import _threads
-    from lgcraft.eyewear.export import write_atomic
+    from lgcraft.files import TEMP_SUFFIX, write_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".*.part"):  # temporaries of a killed earlier run
+    for stale in out_dir.glob(f".*{TEMP_SUFFIX}"):  # temporaries of a killed earlier run
         stale.unlink(missing_ok=True)
     names = output_names(paths)
     results: list[FileResult | None] = [None] * len(paths)

@@ -19,7 +19,7 @@ def prep(
     profile: str | None = typer.Option(None, "--profile", help="Budget: web = 50k triangles, 2048 px; webar = 20k, 1024 px; quicklook = 100k + USDZ."),
     max_triangles: int | None = typer.Option(None, "--max-triangles", metavar="N", help="Lower the profile's triangle budget."),
     units: str | None = typer.Option(None, "--units", help="Input unit: auto (from the ring's inner diameter or the earring's size), mm, cm, m or in."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", metavar="N", help="Parallel worker processes (default: CPU count)."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", metavar="N", help="Cores to use: one worker process per file, up to N; fewer files than N share the rest as threads (default: CPU count)."),
     usdz: bool = typer.Option(False, "--usdz", help="Also write USDZ for AR Quick Look."),
     preview: bool = typer.Option(False, "--preview", help="Also render PNG previews (headless)."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),

@@ -88,8 +88,21 @@ def test_bad_flags_exit_2(tmp_path, frame_files, capsys):
     code = main(["eyewear", "prep", str(tmp_path / "nothing.obj"), "--out", str(tmp_path)])
     assert code == 2
     assert "input not found" in capsys.readouterr().err
-    code = main(["eyewear", "prep", str(frame_files["glb_m"]), "--out", str(tmp_path), "--jobs", "0"])
-    assert code == 2
+    for jobs in ("0", "99999999"):
+        code = main(["eyewear", "prep", str(frame_files["glb_m"]), "--out", str(tmp_path), "--jobs", jobs])
+        assert code == 2
+        assert f"--jobs must be 1-256, got {jobs}" in capsys.readouterr().err
+
+
+def test_inspect_names_missing_and_broken_files(tmp_path, capsys):
+    assert main(["eyewear", "inspect", str(tmp_path / "missing.obj")]) == 2
+    assert "input not found: " + str(tmp_path / "missing.obj") in capsys.readouterr().err
+    garbage = tmp_path / "garbage.stl"
+    garbage.write_bytes(b"\x00\x13 not a mesh" * 3)
+    assert main(["--json", "eyewear", "inspect", str(garbage)]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["files"][0]["status"] == "failed"
+    assert f"1 of 1 file(s) could not be inspected; {garbage}: " in captured.err
 
 
 def test_unknown_unit_needs_frame_width(tmp_path, capsys):

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
-from lgcraft.eyewear.export import write_atomic
 from lgcraft.eyewear.mesh import Part
 from lgcraft.eyewear.pipeline import PrepSettings, prepare_file
 from lgcraft.eyewear.synthetic import make_frame
+from lgcraft.files import write_atomic
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "eyewear"
 
