@@ -1,9 +1,9 @@
-"""Mesh repair in vectorised numpy/scipy: weld, drop bad faces, coherent outward
+"""Mesh repair in vectorised numpy: weld, drop bad faces, coherent outward
 winding, fill small holes. Every step is O(n log n) (sorts), no per-face Python loops.
 
 Winding: faces sharing a manifold edge must traverse it in opposite directions. We
 build the dual graph (faces linked across manifold edges) with a parity per link (1 =
-the pair disagrees), take a BFS spanning forest with scipy's csgraph, and get each
+the pair disagrees), grow a spanning forest by union-find hooking, and get each
 face's flip bit as the XOR of parities up to its root by pointer jumping (log depth
 numpy passes). Each connected component is then flipped outward by signed volume.
 """
@@ -194,38 +194,34 @@ def _default_tol(vertices: np.ndarray) -> float:
 
 def _flip_bits(m: int, fa: np.ndarray, fb: np.ndarray, parity: np.ndarray, labels: np.ndarray,
                ) -> np.ndarray:
-    """Per-face flip bit making every manifold edge consistent (BFS forest + pointer jumping)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order
-
-    # a virtual root linked to the first face of each component: one BFS for the forest
-    roots = np.unique(labels, return_index=True)[1]
-    rows = np.r_[fa, np.full(len(roots), m)]
-    cols = np.r_[fb, roots]
-    forest = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(m + 1, m + 1)).tocsr()
-    _, pred = breadth_first_order(forest, m, directed=False, return_predecessors=True)
-    parent = pred[:m].astype(np.int64)
-    parent[parent == m] = -1
-    parent[parent < 0] = -1
-    # parity of each tree link (face, parent): look it up among the manifold pairs
-    pair_key = np.minimum(fa, fb).astype(np.int64) * m + np.maximum(fa, fb)
-    order = np.argsort(pair_key)
-    sorted_keys, sorted_parity = pair_key[order], parity[order]
-    has_parent = parent >= 0
-    child = np.flatnonzero(has_parent)
-    link_key = np.minimum(child, parent[child]) * np.int64(m) + np.maximum(child, parent[child])
-    pos = np.searchsorted(sorted_keys, link_key)
-    flip = np.zeros(m, dtype=np.int8)
-    flip[child] = sorted_parity[pos]
-    # pointer jumping: flip[x] becomes the XOR of link parities from x up to its root
-    ptr = np.where(has_parent, parent, np.arange(m))
-    while True:
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
+    """Per-face flip bit making every manifold edge consistent: the union-find of
+    `connected_labels`, each hook carrying the parity that keeps its edge consistent,
+    then path compression XOR-ing parities up to the root. The hooks form a spanning
+    forest, so a consistent component comes out fully consistent (as from a BFS forest);
+    an inconsistent one (Moebius-like) keeps its forest's edges consistent."""
+    del labels  # the roots found here are the components
+    parent = np.arange(m)
+    bit = np.zeros(m, dtype=np.int8)  # parity of each face relative to its parent
+    a, b = np.asarray(fa, dtype=np.int64), np.asarray(fb, dtype=np.int64)
+    p = np.asarray(parity, dtype=np.int8)
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        split = ra != rb
+        if not split.any():
             break
-        flip = flip ^ np.where(ptr != np.arange(m), flip[ptr], 0).astype(np.int8)
-        ptr = nxt
-    return flip
+        a, b, p, ra, rb = a[split], b[split], p[split], ra[split], rb[split]
+        big, small = np.maximum(ra, rb), np.minimum(ra, rb)
+        np.minimum.at(parent, big, small)
+        # any one edge reaching the chosen root will do: all of them join the same roots
+        chosen = parent[big] == small
+        bit[big[chosen]] = (bit[a] ^ bit[b] ^ p)[chosen]
+        while True:  # compress, each face's parity becoming relative to its new root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            bit = bit ^ bit[parent]
+            parent = grand
+    return bit
 
 
 def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,

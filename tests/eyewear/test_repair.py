@@ -153,3 +153,60 @@ def test_connected_labels_match_scipy(n, edges):
     expected_count, expected = connected_components(graph, directed=False)
     assert count == expected_count
     assert labels.tolist() == expected.tolist()  # same numbering, by lowest node
+
+
+def _bfs_flip_bits(m, fa, fb, parity):
+    """The flip bits from scipy's BFS spanning forest (the implementation this replaced)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
+    from lgcraft.eyewear.repair import connected_labels
+
+    _, labels = connected_labels(m, fa, fb)
+    roots = np.unique(labels, return_index=True)[1]
+    rows, cols = np.r_[fa, np.full(len(roots), m)], np.r_[fb, roots]
+    forest = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(m + 1, m + 1)).tocsr()
+    order, pred = breadth_first_order(forest, m, directed=False, return_predecessors=True)
+    link = {}
+    for a, b, p in zip(fa.tolist(), fb.tolist(), parity.tolist(), strict=True):
+        link[(min(a, b), max(a, b))] = p
+    flip = np.zeros(m, dtype=np.int8)
+    for node in order[1:]:  # BFS order: a parent's bit is set before its children's
+        parent = pred[node]
+        if parent != m:
+            flip[node] = flip[parent] ^ link[(min(node, parent), max(node, parent))]
+    return flip, labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 60), edges=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)),
+                                            max_size=120),
+       hidden=st.lists(st.integers(0, 1), min_size=60, max_size=60),
+       noise=st.lists(st.integers(0, 1), min_size=120, max_size=120), consistent=st.booleans())
+def test_flip_bits_match_a_bfs_forest(n, edges, hidden, noise, consistent):
+    from lgcraft.eyewear.repair import _flip_bits
+
+    seen, pairs = set(), []
+    for a, b in edges:  # a manifold edge links two distinct faces once
+        if a < n and b < n and a != b and (min(a, b), max(a, b)) not in seen:
+            seen.add((min(a, b), max(a, b)))
+            pairs.append((a, b))
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    fa, fb = pairs[:, 0], pairs[:, 1]
+    truth = np.asarray(hidden[:n], dtype=np.int8)
+    parity = (truth[fa] ^ truth[fb]).astype(np.int8)
+    if not consistent:
+        parity = parity ^ np.asarray(noise[:len(fa)], dtype=np.int8)
+    flip = _flip_bits(n, fa, fb, parity, None)
+    expected, labels = _bfs_flip_bits(n, fa, fb, parity)
+    if consistent:
+        # the answer is unique up to turning a whole component over: same as the BFS's
+        # once each component's first face is fixed, and every link satisfied
+        first = np.unique(labels, return_index=True)[1]
+        assert ((flip ^ flip[first][labels]) == (expected ^ expected[first][labels])).all()
+        assert ((flip[fa] ^ flip[fb]) == parity).all()
+    else:
+        # some spanning forest's links are all satisfied: a forest has n - components
+        # links, so at least that many links are satisfied, as with the BFS forest
+        satisfied = int(((flip[fa] ^ flip[fb]) == parity).sum())
+        assert satisfied >= n - len(np.unique(labels))
