@@ -294,6 +294,9 @@ class Surface:
             else:
                 self._wide = np.zeros(0, dtype=np.int64)
                 self._reach = float(radius.max(initial=0.0))
+            # a candidate sample matters only within its own face's radius of the best
+            # answer (the wide faces, tested apart, need no more than the common reach)
+            self._radius = np.minimum(radius, self._reach)
             tri = self.tri[self._wide]
             self._wide_centre = tri.mean(axis=1)
             self._wide_radius = np.sqrt(((tri - self._wide_centre[:, None]) ** 2).sum(axis=2)).max(axis=1)
@@ -313,7 +316,10 @@ class Surface:
         would have a sample within d + r of the point (r: the largest coverage radius,
         leaving out the few widest faces, which are tested by bounding sphere), so where
         the k-th sample is nearer than that, more neighbours and then every face with a
-        sample in that ball are tested too.
+        sample in that ball are tested too. Among the neighbours, a face is tested only
+        if one of its samples lies within its own coverage radius of an upper bound on
+        the answer (the nearest sample's distance: a sample lies on its face), as only
+        then can it be nearer.
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
@@ -321,7 +327,7 @@ class Surface:
         k = min(k, tree.n)
         dist, near = tree.query(points, k=k, workers=workers)
         dist, near = dist.reshape(len(points), -1), near.reshape(len(points), -1)
-        best = self._min_over(points, owners[near])
+        best = self._min_over(points, owners[near], dist, dist[:, 0])
         reach = self._reach * (1 + 1e-9)
         unsure = np.flatnonzero(dist[:, -1] < best + reach)
         for wider in (4 * k, None):  # more neighbours, then (rarely) the whole ball
@@ -330,7 +336,7 @@ class Surface:
             pts = points[unsure]
             if wider is not None and wider < tree.n:
                 dist2, near2 = tree.query(pts, k=wider, workers=workers)
-                found = self._min_over(pts, owners[near2])
+                found = self._min_over(pts, owners[near2], dist2, best[unsure])
                 best[unsure] = np.minimum(best[unsure], found)
                 unsure = unsure[dist2[:, -1] < best[unsure] + reach]
                 continue
@@ -352,22 +358,43 @@ class Surface:
         return best
 
     def _check_wide(self, points: np.ndarray, best: np.ndarray) -> np.ndarray:
-        """Test the wide faces wherever their bounding sphere comes nearer than ``best``."""
+        """Test the wide faces wherever their bounding sphere comes nearer than ``best``.
+
+        The sphere test is only a filter: squared gaps come from one matrix product
+        (|p|^2 + |c|^2 - 2 p.c, about the spheres' mean to keep the terms small), and a
+        margin well above that form's rounding error keeps every face it could miss."""
+        origin = self._wide_centre.mean(axis=0)
+        centre = self._wide_centre - origin
+        centre_sq = np.einsum("ij,ij->i", centre, centre)
         for at in range(0, len(points), 4096):
             p = points[at:at + 4096]
-            gap = np.sqrt(((p[:, None, :] - self._wide_centre[None]) ** 2).sum(axis=2))
-            rows, cols = np.nonzero(gap - self._wide_radius[None] < best[at:at + 4096, None])
+            shifted = p - origin
+            p_sq = np.einsum("ij,ij->i", shifted, shifted)
+            gap_sq = p_sq[:, None] + centre_sq[None] - 2.0 * (shifted @ centre.T)
+            reach = best[at:at + 4096, None] + self._wide_radius[None]
+            margin = 1e-9 * (p_sq[:, None] + centre_sq[None]) + 1e-300
+            rows, cols = np.nonzero(gap_sq < reach * reach + margin)
             if len(rows):
                 found = np.full(len(p), np.inf)
                 np.minimum.at(found, rows, self._exact(p, rows, self._wide[cols]))
                 best[at:at + 4096] = np.minimum(best[at:at + 4096], found)
         return best
 
-    def _min_over(self, points: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    def _min_over(self, points: np.ndarray, cand: np.ndarray, dist: np.ndarray,
+                  bound: np.ndarray) -> np.ndarray:
+        """Least distance of each point to its candidate faces ``cand`` (n, k), those
+        owning its k nearest samples (at ``dist``), skipping any whose sample is farther
+        than ``bound`` (an upper bound on the answer) plus the face's coverage radius:
+        such a sample vouches for no point of its face nearer than ``bound``. A point's
+        nearest sample always passes, and any face nearer than ``bound`` passes through
+        the sample nearest its closest point."""
+        keep = dist <= (bound[:, None] + self._radius[cand]) * (1 + 1e-9)
+        keep[:, 0] = True
         # several of a point's nearest samples often lie on one face: test each pair once
-        cand = np.sort(cand, axis=1)
+        cand = np.sort(np.where(keep, cand, -1), axis=1)
         new = np.ones(cand.shape, dtype=bool)
         new[:, 1:] = cand[:, 1:] != cand[:, :-1]
+        new &= cand >= 0
         per_point = new.sum(axis=1)
         d = self._exact(points, np.repeat(np.arange(len(points)), per_point), cand[new])
         return np.minimum.reduceat(d, np.cumsum(per_point) - per_point)

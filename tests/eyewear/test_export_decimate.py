@@ -272,3 +272,38 @@ def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces():
     brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], 400, 0), np.repeat(t[None, 1], 400, 0),
                                           np.repeat(t[None, 2], 400, 0)) for t in tri], axis=0)
     np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 100_000), offset=st.sampled_from([0.0, 1e3, 1e5]),
+       scale=st.sampled_from([1e-3, 1.0, 100.0]))
+def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, offset, scale):
+    """The wide faces' bounding-sphere filter (a matrix product with a rounding margin)
+    gives the brute-force distance over those faces, far from the origin and at any scale."""
+    from lgcraft.eyewear.decimate import _WIDE_FACES, Surface, _closest_on_triangles
+
+    rng = np.random.default_rng(seed)
+    faces_n = _WIDE_FACES + 40
+    a = rng.normal(size=(faces_n, 3)) * 10
+    b = a + rng.normal(size=(faces_n, 3)) * rng.choice([0.5, 40.0], size=(faces_n, 1))
+    c = a + (b - a) * rng.random((faces_n, 1)) + rng.normal(size=(faces_n, 3)) * 0.05
+    vertices = (np.stack([a, b, c], 1).reshape(-1, 3) * scale) + offset
+    faces = np.arange(3 * faces_n).reshape(-1, 3)
+    surface = Surface(vertices, faces).prepare()
+    assert len(surface._wide)
+    pts = rng.normal(size=(200, 3)) * 20 * scale + offset
+    tri = vertices[faces[surface._wide]]
+    brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], len(pts), 0),
+                                          np.repeat(t[None, 1], len(pts), 0),
+                                          np.repeat(t[None, 2], len(pts), 0)) for t in tri], axis=0)
+    # coordinates far out round at about 1e-16 of the offset, in either computation
+    atol = 1e-12 * scale + 1e-15 * offset
+    # ``best`` just above the answer: every wide face that attains it must be tested
+    got = surface._check_wide(pts, brute * (1 + 1e-12) + 1e-300)
+    np.testing.assert_allclose(got, brute, rtol=1e-9, atol=atol)
+    np.testing.assert_allclose(point_to_mesh(pts, vertices, faces),
+                               np.min([_closest_on_triangles(
+                                   pts, np.repeat(t[None, 0], len(pts), 0),
+                                   np.repeat(t[None, 1], len(pts), 0),
+                                   np.repeat(t[None, 2], len(pts), 0)) for t in vertices[faces]],
+                                   axis=0), rtol=1e-9, atol=atol)
