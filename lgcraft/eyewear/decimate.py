@@ -218,8 +218,9 @@ def _grid_samples(tri: np.ndarray, target: int):
     Returns (points, owner face, coverage radius per face): every point of a face lies
     within its radius of one of that face's samples (2/3 of a sub-triangle's longest
     median, at most 2/3 of its longest edge)."""
-    delta = tri[:, [1, 2, 0]] - tri
-    longest = np.sqrt(np.einsum("ijk,ijk->ij", delta, delta).max(axis=1))
+    edge_sq = [np.einsum("ij,ij->i", e, e) for e in
+               (tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 1], tri[:, 0] - tri[:, 2])]
+    longest = np.sqrt(np.maximum(np.maximum(edge_sq[0], edge_sq[1]), edge_sq[2]))
     m = len(tri)
     # spacing h with sum(ceil(longest / h)^2) near the target: start from the continuous
     # estimate, then a few corrections (the count falls as h grows)
@@ -241,6 +242,12 @@ def _grid_samples(tri: np.ndarray, target: int):
     points, owners = [], []
     for k in np.unique(n):
         faces = np.flatnonzero(n == k)
+        if k == 1:  # most faces of a dense mesh: just the centroid (as the formula below)
+            t = tri if len(faces) == m else tri[faces]
+            a = t[:, 0]
+            points.append(a + (t[:, 1] - a) * (1 / 3) + (t[:, 2] - a) * (1 / 3))
+            owners.append(faces)
+            continue
         i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
         up = i + j <= k - 1
         down = i + j <= k - 2
