@@ -127,8 +127,8 @@ def simulate(
     profile: Path | None = PROFILE,
 ) -> None:
     """Run the script on a simulated clock and print the deterministic action log
-    (a table, or JSON with --json). Same script, trace and seed: same log, here and on
-    the toy's C runtime.
+    (a table, or JSON lines, one action each, with --json). Same script, trace and
+    seed: same log, here and on the toy's C runtime.
 
     Example: lgcraft toys simulate examples/toys/mimi.toy.yaml --events examples/toys/mimi.trace.jsonl --seed 7
     """
