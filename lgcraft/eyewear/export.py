@@ -141,7 +141,7 @@ def write_usdz(scene, path: Path) -> None:
                 reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
                 tex = UsdShade.Shader.Define(stage, f"/Model/Materials/{safe}_mat/base")
                 tex.CreateIdAttr("UsdUVTexture")
-                tex.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(tex_name)
+                tex.CreateInput("file", Sdf.ValueTypeNames.Asset).Set("./" + tex_name)  # anchored: no search-path relocation
                 tex.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(
                     reader.ConnectableAPI(), "result")
                 tex.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
