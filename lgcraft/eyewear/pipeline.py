@@ -372,6 +372,10 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     else:  # no textures to resize and no USDZ/preview: numpy writer, no trimesh import
         glb = glb_from_parts(decimated, analysis.anchors, scale=0.001, pivots=analysis.pivots)
     write_atomic(out_dir / f"{name}.glb", glb)
+    licence = licence_beside(path)
+    if licence is not None:  # e.g. a CC-BY credit: it must travel with the derived model
+        outputs["license"] = str(out_dir / f"{name}.license.txt")
+        write_atomic(outputs["license"], licence.read_bytes())
     lap("export_glb")
     if settings.usdz:
         write_usdz(scene, out_dir / f"{name}.usdz")
@@ -409,6 +413,13 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     write_atomic(out_dir / f"{name}.report.json",
                  (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
     return report
+
+
+def licence_beside(path: Path) -> Path | None:
+    """The licence file in a model's folder (license.txt, LICENSE, licence.md...), if any."""
+    found = sorted(p for p in Path(path).parent.iterdir()
+                   if p.is_file() and p.stem.lower() in ("license", "licence"))
+    return found[0] if found else None
 
 
 def _resume_hit(out_dir: Path, name: str, digest: str, settings: PrepSettings) -> dict | None:

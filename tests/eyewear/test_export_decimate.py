@@ -330,3 +330,17 @@ def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, off
                                    np.repeat(t[None, 1], len(pts), 0),
                                    np.repeat(t[None, 2], len(pts), 0)) for t in vertices[faces]],
                                    axis=0), rtol=1e-9, atol=atol)
+
+
+def test_a_licence_beside_the_input_travels_with_the_output(tmp_path):
+    folder = tmp_path / "cc-by-frame"
+    folder.mkdir()
+    make_frame(detail=16).save(folder / "frame.glb")
+    settings = PrepSettings(max_triangles=2000)
+    plain = prepare_file(folder / "frame.glb", tmp_path / "plain", "frame", settings)
+    assert "license" not in plain["outputs"]
+    (folder / "LICENSE.txt").write_text("CC-BY-4.0: credit Jane Maker\n")
+    report = prepare_file(folder / "frame.glb", tmp_path / "out", "frame", settings)
+    credit = Path(report["outputs"]["license"])
+    assert credit.name == "frame.license.txt"
+    assert credit.read_text() == "CC-BY-4.0: credit Jane Maker\n"
