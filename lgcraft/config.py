@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,16 +142,31 @@ class Settings:
         )
 
     def get(self, section: str, key: str, kind: type = str, default: Any = None,
-            flag: Any = None) -> Any:
-        """flag > environment > file > default, coerced to ``kind``."""
+            flag: Any = None, *, valid: Callable[[Any], bool] | None = None,
+            expect: str = "") -> Any:
+        """flag > environment > file > default, coerced to ``kind``.
+
+        With ``valid``, a value it refuses is an `InputError` naming where the value came
+        from (the flag, the environment variable or the config file), e.g.
+        ``LGCRAFT_PROVENANCE_CONFIRMATIONS=-3: must be 1..1000`` (``expect`` is the text
+        after "must be").
+        """
         if flag is not None:
-            return _coerce(flag, kind, f"--{key.replace('_', '-')}")
-        env_var = f"LGCRAFT_{section}_{key}".upper()
-        if key in self.env_values.get(section, {}):
-            return _coerce(self.env_values[section][key], kind, env_var)
-        if key in self.file_values.get(section, {}):
-            return _coerce(self.file_values[section][key], kind, f"{self.source} [{section}] {key}")
-        return default
+            origin, shown = f"--{key.replace('_', '-')}", f"--{key.replace('_', '-')} {flag}"
+            value = _coerce(flag, kind, origin)
+        elif key in self.env_values.get(section, {}):
+            origin = f"LGCRAFT_{section}_{key}".upper()
+            shown = f"{origin}={self.env_values[section][key]}"
+            value = _coerce(self.env_values[section][key], kind, origin)
+        elif key in self.file_values.get(section, {}):
+            origin = f"{self.source} [{section}] {key}"
+            shown = f"{origin} = {self.file_values[section][key]!r}"
+            value = _coerce(self.file_values[section][key], kind, origin)
+        else:
+            return default
+        if valid is not None and not valid(value):
+            raise InputError(f"{shown}: must be {expect}")
+        return value
 
     def secret(self, name: str) -> str | None:
         """A secret from the environment (e.g. ``LGCRAFT_PRIVATE_KEY``); never printed."""

@@ -59,9 +59,8 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
         usdz=usdz or get(section, "usdz", bool, False) or profile == "quicklook",
         preview=preview or get(section, "preview", bool, False),
     )
-    jobs = get(section, "jobs", int, os.cpu_count() or 1, flag=jobs)
-    if not 1 <= jobs <= MAX_JOBS:
-        raise InputError(f"--jobs must be 1-{MAX_JOBS}, got {jobs}")
+    jobs = get(section, "jobs", int, os.cpu_count() or 1, flag=jobs,
+               valid=lambda n: 1 <= n <= MAX_JOBS, expect=f"1-{MAX_JOBS}")
     paths = expand_inputs(inputs)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")

@@ -49,6 +49,19 @@ def _open_store(app, store: Path | None):
     return Store(_store_folder(app, store))
 
 
+def _wait_settings(app, confirmations: int | None, timeout: float | None) -> tuple[int, float]:
+    """Confirmations and timeout (flag > env > config > default), refused by their source."""
+    import math
+
+    from lgcraft.provenance.service import MAX_CONFIRMATIONS
+
+    get = app.settings.get
+    return (get("provenance", "confirmations", int, 1, flag=confirmations,
+                valid=lambda n: 1 <= n <= MAX_CONFIRMATIONS, expect=f"1..{MAX_CONFIRMATIONS}"),
+            get("provenance", "timeout", float, 120.0, flag=timeout,
+                valid=lambda t: math.isfinite(t) and t > 0, expect="a positive number of seconds"))
+
+
 def _signer(app, keystore: Path | None):
     """The signing key: LGCRAFT_PRIVATE_KEY, else a keystore file. Never echoed."""
     from lgcraft.provenance.signing import signer_from_keystore, signer_from_private_key
@@ -281,6 +294,7 @@ def deploy_command(
     from lgcraft.provenance.service import deploy, stored_network
 
     app = app_context(ctx)
+    confirm, timeout = _wait_settings(app, confirmations, None)
     signer = None if contract else _signer(app, keystore)
     folder = _store_folder(app, store)
     from lgcraft.provenance.store import Store
@@ -289,9 +303,8 @@ def deploy_command(
         url = app.settings.get("provenance", "rpc_url", str, None, flag=rpc_url)
         client, url = _chain(app, folder, url, None if url else stored_network(st))
         try:
-            confirm = app.settings.get("provenance", "confirmations", int, 1, flag=confirmations)
             result = deploy(st, client, signer, rpc_url=url, confirmations=confirm,
-                            timeout=app.settings.get("provenance", "timeout", float, 120.0), existing=contract)
+                            timeout=timeout, existing=contract)
         finally:
             client.close()
     app.out.emit(result, lambda: app.out.panel(
@@ -320,6 +333,7 @@ def anchor_command(
     from lgcraft.provenance.store import Store
 
     app = app_context(ctx)
+    confirm, timeout = _wait_settings(app, confirmations, timeout)
     folder = _store_folder(app, store)
     signer = _signer(app, keystore)
     with Store(folder) as st:
@@ -333,9 +347,7 @@ def anchor_command(
             app.out.info(f"Anchoring on {client.describe()} ...")
             result = anchor_pending(
                 st, client, signer, rpc_url=url,
-                confirmations=app.settings.get("provenance", "confirmations", int, 1, flag=confirmations),
-                timeout=app.settings.get("provenance", "timeout", float, 120.0, flag=timeout),
-                hook=_test_hook)
+                confirmations=confirm, timeout=timeout, hook=_test_hook)
         except ChainError as exc:
             pending = st.counts()["pending"] + sum(b.leaf_count for b in st.unfinished_batches())
             exc.message += f"; {pending} record(s) stay pending"

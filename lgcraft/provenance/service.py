@@ -245,9 +245,9 @@ MAX_CONFIRMATIONS = 1000  # hours of blocks on any chain; more is a typo, not ca
 def check_wait(confirmations: int, timeout: float) -> None:
     """Refuse confirmation counts and timeouts no wait could honour (0, negative, NaN, huge)."""
     if not 1 <= confirmations <= MAX_CONFIRMATIONS:
-        raise InputError(f"--confirmations {confirmations}: must be 1..{MAX_CONFIRMATIONS}")
+        raise InputError(f"confirmations {confirmations}: must be 1..{MAX_CONFIRMATIONS}")
     if not (math.isfinite(timeout) and timeout > 0):
-        raise InputError(f"--timeout {timeout}: must be a positive number of seconds")
+        raise InputError(f"timeout {timeout}: must be a positive number of seconds")
 
 
 def deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int = 1,

@@ -43,6 +43,21 @@ def test_bad_values_name_their_origin(config_file):
         settings.get("eyewear", "jobs", int)
 
 
+def test_refused_values_name_the_flag_env_or_file_they_came_from(config_file):
+    def positive(n):
+        return n > 0
+
+    settings = Settings.load(env={"LGCRAFT_EYEWEAR_JOBS": "-3"})
+    with pytest.raises(InputError, match="^--jobs 0: must be positive$"):
+        settings.get("eyewear", "jobs", int, 1, flag=0, valid=positive, expect="positive")
+    with pytest.raises(InputError, match="^LGCRAFT_EYEWEAR_JOBS=-3: must be positive$"):
+        settings.get("eyewear", "jobs", int, 1, valid=positive, expect="positive")
+    config_file.write_text("[provenance]\nconfirmations = -2\n")
+    with pytest.raises(InputError, match=r"lgcraft.toml \[provenance\] confirmations = -2: must be"):
+        Settings.load(env={}).get("provenance", "confirmations", int, 1, valid=positive, expect="positive")
+    assert settings.get("toys", "seed", int, 42, valid=positive, expect="positive") == 42  # defaults pass
+
+
 def test_unknown_section_and_secrets_in_files_are_refused(tmp_path):
     bad = tmp_path / "a.toml"
     bad.write_text("[jewellery]\nmodel = 'x'\n")

@@ -91,7 +91,7 @@ def test_bad_flags_exit_2(tmp_path, frame_files, capsys):
     for jobs in ("0", "99999999"):
         code = main(["eyewear", "prep", str(frame_files["glb_m"]), "--out", str(tmp_path), "--jobs", jobs])
         assert code == 2
-        assert f"--jobs must be 1-256, got {jobs}" in capsys.readouterr().err
+        assert f"--jobs {jobs}: must be 1-256" in capsys.readouterr().err
 
 
 def test_inspect_names_missing_and_broken_files(tmp_path, capsys):

@@ -399,6 +399,13 @@ def test_deploy_and_anchor_refuse_waits_they_cannot_honour(tmp_path, capsys, mon
     assert json.loads(out)["pending"] == 1
 
 
+def test_a_refused_wait_from_the_environment_names_the_variable(tmp_path, capsys, monkeypatch, k):
+    env = {"LGCRAFT_PRIVATE_KEY": k.KEY_A, "LGCRAFT_PROVENANCE_CONFIRMATIONS": "-3"}
+    code, out, err = run_main(["--json", "provenance", "anchor"], capsys, monkeypatch, tmp_path, env)
+    assert code == 2 and out == ""
+    assert "Error: LGCRAFT_PROVENANCE_CONFIRMATIONS=-3: must be 1..1000" in err
+
+
 def test_keygen_into_an_unwritable_place_names_the_path(tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
