@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from lgcraft.errors import ConfigError, InputError
 
@@ -188,18 +188,25 @@ class Settings:
         }
 
 
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` that also refuses what it only notices later: ValueError for an
+    unclosed IPv6 bracket or a port out of range."""
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 - the port is parsed (and checked) on access
+    return parts
+
+
 def redact_url(url: str) -> str:
     """Hide credentials in an RPC URL: user:password@ and long path/query tokens."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # an unclosed IPv6 bracket, a port out of range
+        parts = split_url(url)
+    except ValueError:
         return url
     if not parts.scheme or not parts.netloc:
         return url
     netloc = parts.hostname or ""
-    if port:
-        netloc += f":{port}"
+    if parts.port:
+        netloc += f":{parts.port}"
     if parts.username or parts.password:
         netloc = "***@" + netloc
     path = "/".join("***" if len(seg) >= 16 else seg for seg in parts.path.split("/"))

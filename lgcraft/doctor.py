@@ -7,13 +7,12 @@ import os
 import platform
 import subprocess
 import sys
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgcraft import __version__
-from lgcraft.config import Settings, redact_url
+from lgcraft.config import Settings, redact_url, split_url
 from lgcraft.extras import EXTRAS, install_line, missing_modules
 
 
@@ -104,7 +103,7 @@ def check_chain(settings: Settings) -> Check:
                      None if ok else install_line("provenance"))
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
     try:
-        urllib.parse.urlsplit(url).port  # noqa: B018 - raises ValueError for a port out of range
+        split_url(url)
         request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     except ValueError as exc:  # 'garbage', 'http://[::1', 'http://host:99999': not a usable URL
         return Check("chain endpoint", False, f"{redact_url(url)!r} is not a valid URL ({exc})",

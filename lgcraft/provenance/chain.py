@@ -360,17 +360,17 @@ def open_embedded(folder: Path, *, create: bool = True) -> ChainClient:
 
 def open_rpc(url: str, *, auth: str | None = None, timeout: float = 15.0) -> ChainClient:
     """A client for the JSON-RPC node at ``url`` (http(s) or ws(s) is not supported)."""
-    from urllib.parse import urlsplit
-
     from web3 import HTTPProvider, Web3
 
+    from lgcraft.config import redact_url, split_url
+
+    shown = redact_url(url)  # an error must not print credentials in the URL
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise InputError(f"--rpc-url {url!r} is not a valid URL ({exc})", hint="e.g. http://127.0.0.1:8545") from exc
+        parts = split_url(url)
+    except ValueError as exc:
+        raise InputError(f"--rpc-url {shown!r} is not a valid URL ({exc})", hint="e.g. http://127.0.0.1:8545") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(f"--rpc-url {url!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8545")
+        raise InputError(f"--rpc-url {shown!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8545")
     request_kwargs: dict[str, Any] = {"timeout": timeout}
     if auth:  # LGCRAFT_RPC_AUTH, e.g. "Bearer <token>" for a permissioned Besu node
         request_kwargs["headers"] = {"Content-Type": "application/json", "Authorization": auth}

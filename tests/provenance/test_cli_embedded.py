@@ -366,6 +366,13 @@ def test_bad_rpc_url_is_bad_input_not_an_invalid_bundle(tmp_path, anchored_store
     assert message in err and "NOT valid" not in err and "unexpected" not in err
 
 
+def test_a_refused_rpc_url_does_not_print_its_credentials(tmp_path, anchored_store, bundle, capsys, monkeypatch):
+    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch,
+                           "--rpc-url", "ftp://maker:hunter2-secret@node.example")
+    assert code == 2 and "is not an http(s) URL" in err
+    assert "hunter2-secret" not in err and "ftp://***@node.example" in err
+
+
 def test_export_into_a_file_as_folder_names_the_path(anchored_store, tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
