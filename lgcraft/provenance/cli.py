@@ -51,15 +51,13 @@ def _open_store(app, store: Path | None):
 
 def _wait_settings(app, confirmations: int | None, timeout: float | None) -> tuple[int, float]:
     """Confirmations and timeout (flag > env > config > default), refused by their source."""
-    import math
-
-    from lgcraft.provenance.service import MAX_CONFIRMATIONS
+    from lgcraft.provenance import service
 
     get = app.settings.get
     return (get("provenance", "confirmations", int, 1, flag=confirmations,
-                valid=lambda n: 1 <= n <= MAX_CONFIRMATIONS, expect=f"1..{MAX_CONFIRMATIONS}"),
+                valid=service.confirmations_ok, expect=service.CONFIRMATIONS_EXPECTED),
             get("provenance", "timeout", float, 120.0, flag=timeout,
-                valid=lambda t: math.isfinite(t) and t > 0, expect="a positive number of seconds"))
+                valid=service.timeout_ok, expect=service.TIMEOUT_EXPECTED))
 
 
 def _signer(app, keystore: Path | None):

@@ -242,12 +242,24 @@ class DeployResult:
 MAX_CONFIRMATIONS = 1000  # hours of blocks on any chain; more is a typo, not caution
 
 
+CONFIRMATIONS_EXPECTED = f"1..{MAX_CONFIRMATIONS}"
+TIMEOUT_EXPECTED = "a positive number of seconds"
+
+
+def confirmations_ok(confirmations: int) -> bool:
+    return 1 <= confirmations <= MAX_CONFIRMATIONS
+
+
+def timeout_ok(timeout: float) -> bool:
+    return math.isfinite(timeout) and timeout > 0
+
+
 def check_wait(confirmations: int, timeout: float) -> None:
     """Refuse confirmation counts and timeouts no wait could honour (0, negative, NaN, huge)."""
-    if not 1 <= confirmations <= MAX_CONFIRMATIONS:
-        raise InputError(f"confirmations {confirmations}: must be 1..{MAX_CONFIRMATIONS}")
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise InputError(f"timeout {timeout}: must be a positive number of seconds")
+    if not confirmations_ok(confirmations):
+        raise InputError(f"confirmations {confirmations}: must be {CONFIRMATIONS_EXPECTED}")
+    if not timeout_ok(timeout):
+        raise InputError(f"timeout {timeout}: must be {TIMEOUT_EXPECTED}")
 
 
 def deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations: int = 1,

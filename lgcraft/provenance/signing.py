@@ -234,7 +234,6 @@ def signer_from_keystore(path: Path, password: str) -> Signer:
 def new_keystore(path: Path, password: str) -> str:
     """Create a fresh key, write it encrypted to ``path`` (refuses to overwrite);
     returns the address."""
-
     from eth_account import Account
 
     path = Path(path)
