@@ -97,6 +97,12 @@ class Output:
         if renderable is not None:
             self.console.print(renderable)
 
+    def json_line(self, data: Any) -> None:
+        """One JSON object on one line of stdout: for results that stream (JSON lines)."""
+        stream = self._stdout or sys.stdout
+        stream.write(json.dumps(to_jsonable(data)) + "\n")
+        stream.flush()
+
     def table(self, title: str | None, columns: Sequence[str],
               rows: Iterable[Sequence[Any]], *, caption: str | None = None):
         from rich.table import Table

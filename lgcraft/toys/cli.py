@@ -145,18 +145,14 @@ def simulate(
         return
     trace = load_trace(events, program)
     result = run_simulation(program, trace, seed)
-    if app_.json_mode:
-        # JSON lines: one object per action, then a summary line
-        out = app_.out.console.file
-        import json
-
+    if app_.json_mode:  # JSON lines: one object per action, then a summary line
         for line in result.log:
-            out.write(json.dumps({"t": line.t, "op": line.op, "args": line.args, "text": line.text}) + "\n")
-        out.write(json.dumps({"summary": {"script": result.script, "seed": result.seed,
-                                          "events": result.events, "actions": len(result.log),
-                                          "final_state": result.final_state,
-                                          "active_states": result.active_states,
-                                          "variables": result.variables, "end_ms": result.end_ms}}) + "\n")
+            app_.out.json_line(_action(line))
+        app_.out.json_line({"summary": {"script": result.script, "seed": result.seed,
+                                        "events": result.events, "actions": len(result.log),
+                                        "final_state": result.final_state,
+                                        "active_states": result.active_states,
+                                        "variables": result.variables, "end_ms": result.end_ms}})
         return
     table = app_.out.table(
         f"{result.script}: {result.events} events, seed {result.seed}, ends in "
@@ -166,16 +162,18 @@ def simulate(
     app_.out.emit({}, table)
 
 
-def _interactive(app_, session) -> None:
-    import json
+def _action(line) -> dict:
+    """One action of the log, as a JSON line."""
+    return {"t": line.t, "op": line.op, "args": line.args, "text": line.text}
 
+
+def _interactive(app_, session) -> None:
     out = app_.out
 
     def show(lines) -> None:
         for line in lines:
             if app_.json_mode:  # the same JSON lines as with --events: stdout stays parseable
-                out.console.file.write(json.dumps({"t": line.t, "op": line.op, "args": line.args,
-                                                   "text": line.text}) + "\n")
+                out.json_line(_action(line))
             else:
                 out.console.print(f"{line.t:>8} ms  {line.text}", markup=False)
 
@@ -195,7 +193,7 @@ def _interactive(app_, session) -> None:
         if command == "state":
             variables = dict(zip(session.program.var_names, session.engine.v, strict=True))
             if app_.json_mode:
-                out.console.file.write(json.dumps({"state": session.state(), "variables": variables}) + "\n")
+                out.json_line({"state": session.state(), "variables": variables})
             else:
                 out.console.print(f"{session.state()} {variables}", markup=False)
             continue
