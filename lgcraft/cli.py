@@ -151,6 +151,11 @@ def _usage_hint(exc) -> str:
     return f"run '{path} --help' for usage"
 
 
+def _interrupted(err) -> int:
+    err.err.print("\nInterrupted.", markup=False)  # on a fresh line: a progress bar may be mid-line
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, map every error to one line and an exit code."""
     from typer.main import get_command
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=args, prog_name="lgcraft", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
-            err.err.print("\nInterrupted.", markup=False)
+            return _interrupted(err)
         return result if isinstance(result, int) else 0
     except LgcraftError as exc:
         if debug:
@@ -172,13 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         err.error(exc.message, exc.hint)
         return exc.exit_code
     except KeyboardInterrupt:
-        err.err.print("Interrupted.", markup=False)
-        return 130
+        return _interrupted(err)
     except Exception as exc:  # click's exceptions, without importing click by name
         name = type(exc).__name__
         if name == "Abort":
-            err.err.print("Interrupted.", markup=False)
-            return 130
+            return _interrupted(err)
         if name == "Exit":
             return getattr(exc, "exit_code", 0)
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
