@@ -18,16 +18,19 @@ def query_workers() -> int:
     return QUERY_WORKERS
 
 
-def map_parts(function, items: list, threads: int | None = None) -> list:
+def map_parts(function, items: list, threads: int | None = None, *, size=None) -> list:
     """``[function(item) for item in items]``, on up to ``threads`` threads (numpy,
-    scipy's KD-tree and meshoptimizer release the GIL), largest-first by the caller."""
+    scipy's KD-tree and meshoptimizer release the GIL). With ``size``, the largest items
+    start first (no big one starts last and runs alone); results stay in item order."""
     threads = file_threads() if threads is None else threads
     if threads <= 1 or len(items) <= 1:
         return [function(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
+    order = sorted(range(len(items)), key=lambda i: -size(items[i])) if size else range(len(items))
     with ThreadPoolExecutor(min(threads, len(items))) as pool:
-        return list(pool.map(function, items))
+        futures = {i: pool.submit(function, items[i]) for i in order}
+        return [futures[i].result() for i in range(len(items))]
 
 
 _WARMING = None

@@ -212,11 +212,7 @@ def repair_model(parts: list[Part]) -> tuple[list[Part], dict]:
 
     total = RepairReport()
     out = []
-    largest_first = sorted(range(len(parts)), key=lambda i: -parts[i].triangles)
-    fixed = dict(zip(largest_first, map_parts(repair_part, [parts[i] for i in largest_first]),
-                     strict=True))
-    for i in range(len(parts)):
-        part, report = fixed[i]
+    for part, report in map_parts(repair_part, parts, size=lambda p: p.triangles):
         total.add(report)
         if len(part.faces):
             out.append(part)
@@ -328,14 +324,13 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         from concurrent.futures import ThreadPoolExecutor
 
         background = ThreadPoolExecutor(threads - 1)
-        surfaces = [background.submit(lambda p: Surface(p.vertices, p.faces).prepare(), p)
-                    for p in sorted(originals, key=lambda p: -p.triangles)]
-        by_id = {id(p): f for p, f in zip(sorted(originals, key=lambda p: -p.triangles),
-                                          surfaces, strict=True)}
+        largest_first = sorted(range(len(originals)), key=lambda i: -originals[i].triangles)
+        surfaces = {i: background.submit(lambda p: Surface(p.vertices, p.faces).prepare(), originals[i])
+                    for i in largest_first}
     try:
         decimated = decimate_model(originals, budget)
         lap("decimate")
-        prepared = ([by_id[id(p)].result() for p in originals] if background
+        prepared = ([surfaces[i].result() for i in range(len(originals))] if background
                     else [None] * len(originals))
     finally:
         if background:
@@ -352,10 +347,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
                                  Surface(after.vertices, after.faces), samples=samples,
                                  workers=1 if threads > 1 else None)
 
-    # parts in parallel, the largest started first; results back in part order
-    largest_first = sorted(range(len(pairs)), key=lambda i: -pairs[i][0].triangles)
-    errors = dict(zip(largest_first, map_parts(part_error, [pairs[i] for i in largest_first],
-                                               threads), strict=True))
+    errors = map_parts(part_error, pairs, threads, size=lambda pair: pair[0].triangles)
     part_rows = []
     for i, (before, after, _) in enumerate(pairs):
         part_rows.append({"name": after.name, "role": after.role, "source": before.original_name,

@@ -249,6 +249,15 @@ def test_map_parts_keeps_order_on_threads():
     items = list(range(20))
     assert map_parts(lambda x: x * x, items, threads=3) == [x * x for x in items]
     assert map_parts(lambda x: x + 1, items, threads=1) == [x + 1 for x in items]
+    started = []
+
+    def record(x):
+        started.append(x)
+        return -x
+
+    # the two largest start first (one per thread); results come back in item order
+    assert map_parts(record, [3, 9, 1, 7], threads=2, size=lambda x: x) == [-3, -9, -1, -7]
+    assert set(started[:2]) == {9, 7}
     warm_imports()
     warm_imports()  # a second call starts nothing new
 
