@@ -9,7 +9,7 @@ from lgcraft.errors import DependencyError
 # The modules that prove an extra is installed (import names, not distribution names).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "jewelry": ("torch", "diffusers", "transformers", "safetensors", "PIL", "yaml", "peft"),
-    "eyewear": ("trimesh", "numpy", "scipy", "fast_simplification", "meshoptimizer", "PIL"),
+    "eyewear": ("trimesh", "numpy", "scipy", "pykdtree", "fast_simplification", "meshoptimizer", "PIL"),
     "toys": ("yaml", "jsonschema"),
     "provenance": ("web3", "eth_account", "rfc8785", "qrcode", "jsonschema"),
 }

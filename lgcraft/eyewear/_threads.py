@@ -1,4 +1,4 @@
-"""Threads a single file's work may use (per-part error checks, KD-tree queries). A
+"""Threads a single file's work may use (per-part repair, index builds, error checks). A
 batch gives each file its share of ``--jobs``: one file alone may use them all, eight
 files on two workers use one thread each (the parallelism is then across files)."""
 
@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import os
 
-QUERY_WORKERS = -1  # -1: every core
+FILE_THREADS = -1  # -1: every core
 
 
 def file_threads() -> int:
     """How many threads one file's steps may run at once."""
-    return QUERY_WORKERS if QUERY_WORKERS > 0 else (os.cpu_count() or 1)
-
-
-def query_workers() -> int:
-    return QUERY_WORKERS
+    return FILE_THREADS if FILE_THREADS > 0 else (os.cpu_count() or 1)
 
 
 def map_parts(function, items: list, threads: int | None = None, *, size=None) -> list:
-    """``[function(item) for item in items]``, on up to ``threads`` threads (numpy,
-    scipy's KD-tree and meshoptimizer release the GIL). With ``size``, the largest items
+    """``[function(item) for item in items]``, on up to ``threads`` threads (numpy's
+    sorts, the KD-tree and meshoptimizer release the GIL). With ``size``, the largest items
     start first (no big one starts last and runs alone); results stay in item order."""
     threads = file_threads() if threads is None else threads
     if threads <= 1 or len(items) <= 1:
@@ -37,7 +33,7 @@ _WARMING = None
 
 
 def warm_imports() -> None:
-    """Start importing numpy, scipy and meshoptimizer on a background thread, so that a
+    """Start importing numpy, meshoptimizer and the KD-tree on a background thread, so that a
     command's own start-up (option parsing, reading the input) overlaps with them. Safe:
     the caller imports these lazily, from function bodies, holding no import lock that
     this thread could wait for; a caller needing a module early just waits for it."""
@@ -50,8 +46,7 @@ def warm_imports() -> None:
         try:
             import meshoptimizer  # noqa: F401
             import numpy  # noqa: F401
-            import scipy.sparse.csgraph  # noqa: F401
-            import scipy.spatial  # noqa: F401
+            import pykdtree.kdtree  # noqa: F401
         except Exception:  # noqa: S110 - the real import reports it, in the main thread
             pass
 

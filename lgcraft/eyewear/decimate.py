@@ -9,8 +9,6 @@ attributes, so each output vertex takes the UV of the input vertex it survived a
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from lgcraft.eyewear.mesh import Part, cross3
@@ -132,9 +130,10 @@ def _decimate_fqms(part: Part, target: int) -> Part:
         if len(survivors) == len(points):
             uv = part.uv[survivors]
         else:  # fall back to the nearest input vertex
-            from scipy.spatial import cKDTree
+            from pykdtree.kdtree import KDTree
 
-            uv = part.uv[cKDTree(part.vertices).query(points)[1]]
+            tree = KDTree(np.ascontiguousarray(part.vertices, dtype=np.float64))
+            uv = part.uv[tree.query(np.ascontiguousarray(points, dtype=np.float64))[1]]
     out = part.copy(vertices=np.asarray(points, np.float64), faces=np.asarray(faces, np.int64), uv=uv)
     if len(out.faces) > 1.2 * target and len(out.faces) < 0.9 * len(part.faces):
         # quadric collapse can stall on fans of sliver triangles; a second pass on the
@@ -273,6 +272,7 @@ class Surface:
         self.sample_budget = sample_budget or int(np.clip(4 * len(faces), len(faces), 250_000))
         self._tree = None
         self._owners = None
+        self._samples = 0
         self._reach = 0.0
         self._wide = np.zeros(0, dtype=np.int64)
 
@@ -288,9 +288,9 @@ class Surface:
 
     def _index(self):
         if self._tree is None:
-            from scipy.spatial import cKDTree
+            from pykdtree.kdtree import KDTree
 
-            points, self._owners, radius = _grid_samples(self.tri, self.sample_budget)
+            points, owners, radius = _grid_samples(self.tri, self.sample_budget)
             # the few faces whose samples leave the widest gaps (long slivers) are
             # checked apart, by bounding spheres, so one sliver cannot widen every search
             m = len(radius)
@@ -307,8 +307,19 @@ class Surface:
             tri = self.tri[self._wide]
             self._wide_centre = tri.mean(axis=1)
             self._wide_radius = np.sqrt(((tri - self._wide_centre[:, None]) ** 2).sum(axis=2)).max(axis=1)
-            self._tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
+            # a neighbour the tree did not find comes back as index len(points): it
+            # points at a stand-in face, at infinite distance, which no test keeps
+            self._owners = np.append(owners, 0)
+            self._tree = KDTree(np.ascontiguousarray(points, dtype=np.float64), leafsize=16)
+            self._samples = len(points)
         return self._tree, self._owners
+
+    def _query(self, points: np.ndarray, k: int, bound: float | None = None):
+        """(distances, owner faces) of each point's ``k`` nearest samples, as (n, k)."""
+        tree, owners = self._index()
+        dist, near = tree.query(np.ascontiguousarray(points, dtype=np.float64), k=k,
+                                distance_upper_bound=bound)
+        return dist.reshape(len(points), -1), owners[near.reshape(len(points), -1)]
 
     def _exact(self, points: np.ndarray, owner: np.ndarray, faces: np.ndarray) -> np.ndarray:
         """Distances of points[owner] to faces, row by row (corners taken relative to
@@ -316,50 +327,33 @@ class Surface:
         rel = self.tri[faces] - points[owner][:, None, :]
         return _closest_on_triangles(np.zeros((len(rel), 3)), rel[:, 0], rel[:, 1], rel[:, 2])
 
-    def distance(self, points: np.ndarray, k: int = 16, workers: int = 1) -> np.ndarray:
+    def distance(self, points: np.ndarray, k: int = 16) -> np.ndarray:
         """Exact distance of each point to the surface.
 
         The faces owning the ``k`` nearest samples give a first answer d. A closer face
         would have a sample within d + r of the point (r: the largest coverage radius,
         leaving out the few widest faces, which are tested by bounding sphere), so where
-        the k-th sample is nearer than that, more neighbours and then every face with a
-        sample in that ball are tested too. Among the neighbours, a face is tested only
-        if one of its samples lies within its own coverage radius of an upper bound on
-        the answer (the nearest sample's distance: a sample lies on its face), as only
-        then can it be nearer.
+        the k-th sample is nearer than that, ever more neighbours (up to every sample in
+        that ball) are tested too. Among the neighbours, a face is tested only if one of
+        its samples lies within its own coverage radius of an upper bound on the answer
+        (the nearest sample's distance: a sample lies on its face), as only then can it
+        be nearer.
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
-        tree, owners = self._index()
-        k = min(k, tree.n)
-        dist, near = tree.query(points, k=k, workers=workers)
-        dist, near = dist.reshape(len(points), -1), near.reshape(len(points), -1)
-        best = self._min_over(points, owners[near], dist, dist[:, 0])
+        self._index()
+        total = self._samples
+        k = min(k, total)
+        dist, cand = self._query(points, k)
+        best = self._min_over(points, cand, dist, dist[:, 0])
         reach = self._reach * (1 + 1e-9)
         unsure = np.flatnonzero(dist[:, -1] < best + reach)
-        for wider in (4 * k, None):  # more neighbours, then (rarely) the whole ball
-            if len(unsure) == 0 or k >= tree.n:
-                break
+        while len(unsure) and k < total:  # rarely more than one round
+            k = min(4 * k, total)
             pts = points[unsure]
-            if wider is not None and wider < tree.n:
-                dist2, near2 = tree.query(pts, k=wider, workers=workers)
-                found = self._min_over(pts, owners[near2], dist2, best[unsure])
-                best[unsure] = np.minimum(best[unsure], found)
-                unsure = unsure[dist2[:, -1] < best[unsure] + reach]
-                continue
-            balls = tree.query_ball_point(pts, best[unsure] + reach, workers=workers)
-            sizes = np.fromiter(map(len, balls), np.int64, len(balls))
-            flat = np.fromiter(itertools.chain.from_iterable(balls), np.int64, int(sizes.sum()))
-            rows = np.repeat(np.arange(len(unsure)), sizes)
-            faces = owners[flat]
-            order = np.lexsort((faces, rows))
-            rows, faces = rows[order], faces[order]
-            new = np.r_[True, (rows[1:] != rows[:-1]) | (faces[1:] != faces[:-1])]
-            rows, faces = rows[new], faces[new]
-            found = np.full(len(unsure), np.inf)
-            np.minimum.at(found, rows, self._exact(pts, rows, faces))
-            best[unsure] = np.minimum(best[unsure], found)
-            break
+            dist, cand = self._query(pts, k, bound=float((best[unsure] + reach).max()))
+            best[unsure] = np.minimum(best[unsure], self._min_over(pts, cand, dist, best[unsure]))
+            unsure = unsure[dist[:, -1] < best[unsure] + reach]
         if len(self._wide):
             best = self._check_wide(points, best)
         return best
@@ -396,7 +390,7 @@ class Surface:
         nearest sample always passes, and any face nearer than ``bound`` passes through
         the sample nearest its closest point."""
         keep = dist <= (bound[:, None] + self._radius[cand]) * (1 + 1e-9)
-        keep[:, 0] = True
+        keep[:, 0] = True  # found in every query: it is within any bound given
         # several of a point's nearest samples often lie on one face: test each pair once
         cand = np.sort(np.where(keep, cand, -1), axis=1)
         new = np.ones(cand.shape, dtype=bool)
@@ -408,30 +402,24 @@ class Surface:
 
 
 def point_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 16,
-                  **_ignored) -> np.ndarray:
+                  ) -> np.ndarray:
     """Exact distance of each point to the surface (vertices, faces); see `Surface.distance`."""
-    from lgcraft.eyewear._threads import query_workers
-
-    return Surface(vertices, faces).distance(points, k, workers=query_workers())
+    return Surface(vertices, faces).distance(points, k)
 
 
 def hausdorff(a_vertices: np.ndarray, a_faces: np.ndarray, b_vertices: np.ndarray,
-              b_faces: np.ndarray, samples: int = 8000, seed: int = 0,
-              workers: int | None = None) -> tuple[float, float]:
+              b_faces: np.ndarray, samples: int = 8000, seed: int = 0) -> tuple[float, float]:
     """Symmetric Hausdorff distance (max) and mean distance between two surfaces, from
     ``samples`` area-weighted surface points of each against the other."""
     return surface_hausdorff(Surface(a_vertices, a_faces), Surface(b_vertices, b_faces),
-                             samples, seed, workers)
+                             samples, seed)
 
 
 def surface_hausdorff(a: Surface, b: Surface, samples: int = 8000, seed: int = 0,
-                      workers: int | None = None) -> tuple[float, float]:
+                      ) -> tuple[float, float]:
     """`hausdorff` of two prepared surfaces (an original's index can be built while the
     simplifier runs)."""
-    from lgcraft.eyewear._threads import query_workers
-
-    workers = query_workers() if workers is None else workers
     rng = np.random.default_rng(seed)
     pa, pb = a.sample(samples, rng), b.sample(samples, rng)
-    both = np.concatenate([b.distance(pa, workers=workers), a.distance(pb, workers=workers)])
+    both = np.concatenate([b.distance(pa), a.distance(pb)])
     return float(both.max()), float(both.mean())

@@ -195,8 +195,6 @@ def _lens_boxes_from_meshes(parts: list[Part]):
 
 def _lens_boxes_from_rims(parts: list[Part], width: float):
     """Lens openings of the front, from a raster of its XY projection (full rims only)."""
-    from scipy import ndimage
-
     fronts = [p for p in parts if p.role == "front"]
     if not fronts:
         return None
@@ -221,24 +219,16 @@ def _lens_boxes_from_rims(parts: list[Part], width: float):
     shape = ij.max(axis=0) + 4
     grid = np.zeros(shape, dtype=bool)
     grid[ij[:, 0], ij[:, 1]] = True
-    grid = ndimage.binary_closing(grid, iterations=2)
-    labels, n = ndimage.label(~grid)
-    border = set(np.unique(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]]).tolist())
-    holes = []
-    for index, sl in enumerate(ndimage.find_objects(labels), start=1):
-        if index in border or sl is None:
-            continue
-        size = int((labels[sl] == index).sum())
-        holes.append((size, sl))
-    holes.sort(key=lambda h: -h[0])
+    grid = _closing(grid, 2)
+    holes = sorted(_openings(~grid), key=lambda h: -h[0])
     boxes = {}
-    for _, sl in holes[:4]:
+    for _, (i0, i1, j0, j1) in holes[:4]:
         # a pixel the rim only touches counts as rim: widen by one cell per side
         pad = GROOVE_ALLOWANCE_MM + cell
-        x0 = lo[0] + sl[0].start * cell - pad
-        x1 = lo[0] + sl[0].stop * cell + pad
-        y0 = lo[1] + sl[1].start * cell - pad
-        y1 = lo[1] + sl[1].stop * cell + pad
+        x0 = lo[0] + i0 * cell - pad
+        x1 = lo[0] + i1 * cell + pad
+        y0 = lo[1] + j0 * cell - pad
+        y1 = lo[1] + j1 * cell + pad
         if (x1 - x0) < 0.15 * width:
             continue
         side = "lens_left" if (x0 + x1) > 0 else "lens_right"
@@ -260,29 +250,135 @@ def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: i
                       vertices])
 
 
+def _closing(grid: np.ndarray, steps: int) -> np.ndarray:
+    """Morphological closing by the 4-neighbour cross, ``steps`` times each way (what
+    is outside the raster counts as empty, so nothing grows in from its border)."""
+    def dilate(g):
+        out = g.copy()
+        out[1:] |= g[:-1]
+        out[:-1] |= g[1:]
+        out[:, 1:] |= g[:, :-1]
+        out[:, :-1] |= g[:, 1:]
+        return out
+
+    def erode(g):
+        out = g.copy()
+        out[1:] &= g[:-1]
+        out[:-1] &= g[1:]
+        out[:, 1:] &= g[:, :-1]
+        out[:, :-1] &= g[:, 1:]
+        out[[0, -1]] = False
+        out[:, [0, -1]] = False
+        return out
+
+    for _ in range(steps):
+        grid = dilate(grid)
+    for _ in range(steps):
+        grid = erode(grid)
+    return grid
+
+
+def _openings(free: np.ndarray) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """4-connected regions of ``free`` cells that do not touch the raster's border:
+    (cell count, (row start, row stop, column start, column stop)) each."""
+    from lgcraft.eyewear.repair import connected_labels
+
+    rows, cols = free.shape
+    index = np.full(free.shape, -1, dtype=np.int64)
+    cells = np.flatnonzero(free)
+    index.flat[cells] = np.arange(len(cells))
+    down = free[:-1] & free[1:]
+    right = free[:, :-1] & free[:, 1:]
+    a = np.r_[index[:-1][down], index[:, :-1][right]]
+    b = np.r_[index[1:][down], index[:, 1:][right]]
+    count, labels = connected_labels(len(cells), a, b)
+    r, c = np.divmod(cells, cols)
+    edge = (r == 0) | (r == rows - 1) | (c == 0) | (c == cols - 1)
+    inner = np.ones(count, dtype=bool)
+    inner[labels[edge]] = False
+    sizes = np.bincount(labels, minlength=count)
+    r0 = np.full(count, rows)
+    c0 = np.full(count, cols)
+    r1 = np.zeros(count, dtype=np.int64)
+    c1 = np.zeros(count, dtype=np.int64)
+    np.minimum.at(r0, labels, r)
+    np.minimum.at(c0, labels, c)
+    np.maximum.at(r1, labels, r + 1)
+    np.maximum.at(c1, labels, c + 1)
+    return [(int(sizes[k]), (int(r0[k]), int(r1[k]), int(c0[k]), int(c1[k])))
+            for k in np.flatnonzero(inner)]
+
+
+_NEIGHBOURS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
+                        if (i, j, k) > (0, 0, 0)])  # half of the 26: each pair once
+
+
+def geodesic_distances(points: np.ndarray, sources: np.ndarray, cell: float) -> np.ndarray:
+    """Distance from the ``sources`` (a mask) to every point, travelling through the
+    cubic cells of side ``cell`` the cloud fills (26-connected, steps between the cells'
+    centroids); inf where unreachable.
+
+    Shortest paths by label-correcting: each round relaxes only the edges of cells
+    whose distance fell in the previous one, so the rounds number about the longest
+    path in cells, each a few numpy operations."""
+    from lgcraft.eyewear.repair import _group_ids
+
+    q = np.floor((points - points.min(axis=0)) / cell).astype(np.int64) + 1
+    span = int(q.max(initial=0)) + 2
+    key = (q[:, 0] * span + q[:, 1]) * span + q[:, 2]
+    voxel, first = _group_ids(key)
+    n = len(first)
+    keys = key[first]  # sorted: group ids follow the key order
+    centre = np.stack([np.bincount(voxel, points[:, k], n) for k in range(3)], -1)
+    centre /= np.bincount(voxel, minlength=n)[:, None]
+    steps = (_NEIGHBOURS[:, 0] * span + _NEIGHBOURS[:, 1]) * span + _NEIGHBOURS[:, 2]
+    near = keys[:, None] + steps[None]
+    at = np.minimum(np.searchsorted(keys, near), n - 1)
+    a, b = np.nonzero(keys[at] == near)
+    b = at[a, b]
+    src, dst = np.r_[a, b], np.r_[b, a]
+    order = np.argsort(src, kind="stable")
+    src, dst = src[order], dst[order]
+    weight = np.linalg.norm(centre[src] - centre[dst], axis=1)
+    row = np.searchsorted(src, np.arange(n + 1))
+    best = np.full(n, np.inf)
+    best[voxel[sources]] = 0.0
+    active = np.unique(voxel[sources])
+    while len(active):
+        counts = row[active + 1] - row[active]
+        edge = np.repeat(row[active] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        reach = best[src[edge]] + weight[edge]
+        before = best[dst[edge]]
+        better = reach < before
+        np.minimum.at(best, dst[edge][better], reach[better])
+        active = np.unique(dst[edge][better])
+    # each point: through its own cell or a neighbouring one, whichever is shorter
+    own = best[voxel] + np.linalg.norm(points - centre[voxel], axis=1)
+    counts = (row[voxel + 1] - row[voxel])
+    pair = np.repeat(np.arange(len(points)), counts)
+    edge = np.repeat(row[voxel] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    via = best[dst[edge]] + np.linalg.norm(points[pair] - centre[dst[edge]], axis=1)
+    np.minimum.at(own, pair, via)
+    own[sources] = 0.0
+    return own
+
+
 def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: float = 4.0):
     """Centreline polyline of a temple from its hinge end (largest Z) to its tip.
 
-    Distances run over a k-nearest-neighbour graph of surface samples, so a temple made
+    Distances run through the cells the temple's surface samples fill, so a temple made
     of several touching pieces (core, tip sleeve, hinge cover) is measured as one.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import dijkstra
-    from scipy.spatial import cKDTree
-
-    from lgcraft.eyewear._threads import query_workers
-
     v = _surface_points(part_vertices, faces, 6000)
     if len(v) > 12000:
         v = v[np.random.default_rng(1).choice(len(v), 12000, replace=False)]
-    tree = cKDTree(v, balanced_tree=False, compact_nodes=False)
-    dist_k, idx_k = tree.query(v, k=12, workers=query_workers())
-    rows = np.repeat(np.arange(len(v)), idx_k.shape[1] - 1)
-    graph = coo_matrix((dist_k[:, 1:].ravel() + 1e-9, (rows, idx_k[:, 1:].ravel())),
-                       shape=(len(v), len(v))).tocsr()
+    tri = part_vertices[faces]
+    area = 0.5 * float(np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
+    # cells a few sample spacings wide: the samples fill them without gaps
+    cell = max(2.5 * np.sqrt(area / 6000.0), 0.5)
     zmax = v[:, 2].max()
     start_mask = v[:, 2] > zmax - 1.0
-    dist = dijkstra(graph, directed=False, indices=np.flatnonzero(start_mask), min_only=True)
+    dist = geodesic_distances(v, start_mask, cell)
     finite = np.isfinite(dist)
     dist, vv = dist[finite], v[finite]
     dmax = dist.max()
@@ -295,8 +391,16 @@ def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: floa
         kernel = np.array([0.25, 0.5, 0.25])
         inner = np.stack([np.convolve(cents[:, k], kernel, mode="valid") for k in range(3)], -1)
         cents = np.vstack([cents[:1], inner, cents[-1:]])
+    # the ends: the averaged bands sit about half a band inside the temple's ends
     start = v[start_mask].mean(axis=0)
-    tip = vv[dist > dmax - 1.0].mean(axis=0)
+    start[2] = zmax
+    tip_band = dist > dmax - 1.0
+    tip = vv[tip_band].mean(axis=0)
+    inner = cents[-2] if len(cents) > 1 else start
+    heading = tip - inner
+    length = np.linalg.norm(heading)
+    if length > 0:
+        tip = tip + heading / length * (dmax - float(dist[tip_band].mean()))
     return np.vstack([start, cents[1:-1] if len(cents) > 2 else cents, tip])
 
 

@@ -158,8 +158,9 @@ def analyse_ring(parts: list[Part], units: str, name: str, fit: RingFit | None =
     rel = points - fit.centre
     planar = rel - np.outer(rel @ z, z)
     radial = np.linalg.norm(planar, axis=1)
-    far = radial > np.percentile(radial, 97)
-    head = np.average(planar[far], axis=0, weights=weights[far])
+    far = radial >= np.percentile(radial, 97)  # never empty, even when radii tie
+    far_weights = weights[far]  # face areas: all zero where only needle faces stick out
+    head = np.average(planar[far], axis=0, weights=far_weights if far_weights.sum() > 0 else None)
     asym = np.linalg.norm(head) / max(fit.outer_radius, 1e-12)
     y = head / np.linalg.norm(head) if asym > 0.5 else u
     x = np.cross(y, z)
@@ -212,9 +213,10 @@ def analyse_earring(parts: list[Part], units: str, name: str):
             continue
         # a post stands square to a flat ornament and starts at its surface
         _, rax = _weighted_axes(rest, np.ones(len(rest)))
-        from scipy.spatial import cKDTree
+        from pykdtree.kdtree import KDTree
 
-        gap = cKDTree(rest).query(v)[0].min()
+        gap = KDTree(np.ascontiguousarray(rest, dtype=np.float64)).query(
+            np.ascontiguousarray(v, dtype=np.float64))[0].min()
         if abs(ax[2] @ rax[0]) > 0.8 and gap < 1.0:
             post = (v, ax[2])
             break

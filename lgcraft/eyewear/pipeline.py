@@ -344,8 +344,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
             return 0.0, 0.0
         samples = int(np.clip(8000 * before.triangles / total_faces, 1000, 4000))
         return surface_hausdorff(surface or Surface(before.vertices, before.faces),
-                                 Surface(after.vertices, after.faces), samples=samples,
-                                 workers=1 if threads > 1 else None)
+                                 Surface(after.vertices, after.faces), samples=samples)
 
     errors = map_parts(part_error, pairs, threads, size=lambda pair: pair[0].triangles)
     part_rows = []
@@ -453,15 +452,14 @@ def _worker_init(threads: int) -> None:
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     from lgcraft.eyewear import _threads
 
-    _threads.QUERY_WORKERS = threads  # this worker's share of --jobs
+    _threads.FILE_THREADS = threads  # this worker's share of --jobs
 
 
 def _preload(paths: list[Path], settings: PrepSettings) -> None:
     """Import what every file needs once, in the parent, so forked workers start warm
-    instead of each paying the import (scipy alone is a few tenths of a second)."""
+    instead of each paying the import."""
     import meshoptimizer  # noqa: F401
-    import scipy.sparse.csgraph  # noqa: F401
-    import scipy.spatial  # noqa: F401
+    import pykdtree.kdtree  # noqa: F401
 
     from lgcraft.eyewear import _threads, decimate, frame, gltf, pose, repair  # noqa: F401
 
@@ -492,15 +490,15 @@ def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs:
     workers = max(1, min(jobs, len(paths)))
     threads = max(1, jobs // workers)
     if workers == 1:
-        saved = _threads.QUERY_WORKERS
-        _threads.QUERY_WORKERS = threads
+        saved = _threads.FILE_THREADS
+        _threads.FILE_THREADS = threads
         try:
             for i, (p, n) in enumerate(zip(paths, names, strict=True)):
                 results[i] = process_one(str(p), str(out_dir), n, settings, resume)
                 if on_done:
                     on_done(results[i])
         finally:
-            _threads.QUERY_WORKERS = saved
+            _threads.FILE_THREADS = saved
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed

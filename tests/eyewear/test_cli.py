@@ -184,9 +184,9 @@ def test_jobs_are_cores_shared_between_files_and_threads(tmp_path, monkeypatch, 
     for i in range(files):  # different sizes: the largest is submitted first
         paths.append(tmp_path / f"f{i}.glb")
         paths[-1].write_bytes(b"x" * (100 + i))
-    before = _threads.QUERY_WORKERS
+    before = _threads.FILE_THREADS
     batch = pipeline.run_batch(paths, tmp_path / "out", pipeline.PrepSettings(), jobs=jobs)
-    assert _threads.QUERY_WORKERS == before
+    assert _threads.FILE_THREADS == before
     assert [f.input for f in batch.files] == [str(p) for p in paths]  # input order kept
     assert {f.report["threads"] for f in batch.files} == {threads}
     pids = {f.report["pid"] for f in batch.files}

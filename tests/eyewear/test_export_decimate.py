@@ -239,7 +239,7 @@ def test_prepared_surfaces_give_the_same_error_as_the_plain_call():
     small = decimate_part(part, 200)
     plain = hausdorff(part.vertices, part.faces, small.vertices, small.faces, samples=1500)
     prepared = surface_hausdorff(Surface(part.vertices, part.faces).prepare(),
-                                 Surface(small.vertices, small.faces), samples=1500, workers=1)
+                                 Surface(small.vertices, small.faces), samples=1500)
     assert plain == prepared
 
 

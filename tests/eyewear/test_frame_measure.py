@@ -139,3 +139,48 @@ def _stack(meshes):
         faces.append(f + offset)
         offset += len(v)
     return np.vstack(verts), np.vstack(faces)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 100_000), rows=st.integers(3, 40), cols=st.integers(3, 40),
+       fill=st.floats(0.1, 0.9))
+def test_rim_raster_closing_and_openings_match_scipy_ndimage(seed, rows, cols, fill):
+    """The numpy closing and hole labelling give what scipy.ndimage's binary_closing,
+    label and find_objects give (scipy stays out of the prep path: its import alone
+    costs more than measuring a frame)."""
+    from scipy import ndimage
+
+    from lgcraft.eyewear.frame import _closing, _openings
+
+    grid = np.random.default_rng(seed).random((rows, cols)) < fill
+    closed = ndimage.binary_closing(grid, iterations=2)
+    np.testing.assert_array_equal(_closing(grid, 2), closed)
+    labels, _ = ndimage.label(~closed)
+    border = set(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]].tolist())
+    expected = [(int((labels[sl] == index).sum()), (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop))
+                for index, sl in enumerate(ndimage.find_objects(labels), start=1)
+                if index not in border and sl is not None]
+    assert _openings(~closed) == expected
+
+
+def test_geodesic_distances_follow_a_bent_tube_and_stop_at_gaps():
+    from lgcraft.eyewear.frame import geodesic_distances
+
+    rng = np.random.default_rng(3)
+    # a tube of radius 1.5 mm bent through a half circle of radius 30 mm (94.2 mm long)
+    t = rng.random(20000) * np.pi
+    ring = rng.normal(size=(20000, 3))
+    ring /= np.linalg.norm(ring, axis=1, keepdims=True)
+    points = np.stack([30 * np.cos(t), 30 * np.sin(t), np.zeros_like(t)], -1) + 1.5 * ring
+    island = rng.random((300, 3)) * 3 + [0.0, -20.0, 0.0]  # 20 mm from the tube: unreachable
+    cloud = np.vstack([points, island])
+    sources = np.r_[t < 0.01, np.zeros(len(island), dtype=bool)]
+    dist = geodesic_distances(cloud, sources, cell=1.2)
+    assert np.isinf(dist[len(points):]).all() and np.isfinite(dist[:len(points)]).all()
+    assert (dist[sources] == 0).all()
+    # along the tube's surface, hugging the inside of the bend (radius 28.5 mm), not
+    # across the 60 mm chord
+    for angle in (np.pi, np.pi / 2):
+        near = np.abs(t - angle) < 0.01
+        found = float(np.median(dist[:len(points)][near]))
+        assert 28.5 * angle - 1.0 < found < 30 * angle
