@@ -32,12 +32,16 @@ def allocate_budget(counts: list[int], budget: int) -> list[int]:
     return [f + int(spare * a / total_above) for f, a in zip(floor, above, strict=True)]
 
 
-def _compact(part: Part, faces: np.ndarray) -> Part:
-    mask = np.zeros(len(part.vertices), dtype=bool)
+def _compact(source: Part, faces: np.ndarray, like: Part | None = None, to_pose=None) -> Part:
+    """``faces`` (indices into ``source``'s vertices) with only the vertices they use,
+    mapped by ``to_pose`` if given; named, placed and dressed like ``like``."""
+    mask = np.zeros(len(source.vertices), dtype=bool)
     mask[faces.ravel()] = True
     remap = np.cumsum(mask) - 1
-    return part.copy(vertices=part.vertices[mask], faces=remap[faces],
-                     uv=None if part.uv is None else part.uv[mask], components=None)
+    vertices = source.vertices[mask]
+    return (like or source).copy(vertices=vertices if to_pose is None else to_pose(vertices),
+                                 faces=remap[faces], components=None, source=None,
+                                 uv=None if source.uv is None else source.uv[mask])
 
 
 def decimate_part(part: Part, target: int, max_error: float = 1.0) -> Part:
@@ -74,24 +78,42 @@ def decimate_part(part: Part, target: int, max_error: float = 1.0) -> Part:
 def decimate_model(parts: list[Part], budget: int, max_error: float = 0.01) -> list[Part]:
     """Decimate every part so the model meets ``budget`` with the least error.
 
-    One meshoptimizer pass over all parts at once (their index ranges are disjoint, so no
-    collapse joins two parts): collapses run in order of error across the whole model,
-    so the budget goes where the shape needs it (a flat lens gives up more than a curved
-    temple) and the largest error is as small as the budget allows. ``max_error`` (a
-    fraction of the model's size) stops the pass early; only when it stops short of the
-    budget is a second, unbounded pass run. A part that fell under its floor (a temple or
-    a nose pad never vanishes) is then decimated alone to that floor.
+    One meshoptimizer pass over all parts at once (`simplify_faces`), then a part that
+    fell under its floor (a temple or a nose pad never vanishes) is decimated alone to
+    that floor.
     """
     total = sum(p.triangles for p in parts)
     if total <= budget:
         return list(parts)
     try:
-        import meshoptimizer
+        import meshoptimizer  # noqa: F401
     except ImportError:
         targets = allocate_budget([p.triangles for p in parts], budget)
         return [decimate_part(p, t) for p, t in zip(parts, targets, strict=True)]
+    kept = simplify_faces(parts, budget, max_error)
+    return [keep_faces(part, mine, part) for part, mine in zip(parts, kept, strict=True)]
+
+
+def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> list[np.ndarray]:
+    """The faces of each part that survive one meshoptimizer pass over all parts at
+    once, in the part's own vertex indices (meshoptimizer keeps a subset of them).
+
+    The parts' index ranges are disjoint, so no collapse joins two parts; collapses run
+    in order of error across the whole model, so the budget goes where the shape needs
+    it (a flat lens gives up more than a curved temple) and the largest error is as
+    small as the budget allows. ``max_error`` (a fraction of the model's size) stops the
+    pass early; only when it stops short of the budget is a second, unbounded pass run.
+    Positions are centred before they become float32, so a model far from its origin
+    keeps its precision.
+    """
+    if sum(p.triangles for p in parts) <= budget:
+        return [p.faces for p in parts]
+    import meshoptimizer
+
     offsets = np.cumsum([0] + [len(p.vertices) for p in parts])
-    positions = np.ascontiguousarray(np.vstack([p.vertices for p in parts]), dtype=np.float32)
+    stacked = np.vstack([p.vertices for p in parts])
+    centre = 0.5 * (stacked.min(axis=0) + stacked.max(axis=0))
+    positions = np.ascontiguousarray(stacked - centre, dtype=np.float32)
     indices = np.concatenate([(p.faces + o).ravel() for p, o in zip(parts, offsets, strict=False)])
     indices = np.ascontiguousarray(indices, dtype=np.uint32)
     dest = np.zeros_like(indices)
@@ -103,17 +125,23 @@ def decimate_model(parts: list[Part], budget: int, max_error: float = 0.01) -> l
             break
     faces = dest[:count].reshape(-1, 3).astype(np.int64)
     owner = np.searchsorted(offsets, faces[:, 0], side="right") - 1
-    out = []
-    for i, part in enumerate(parts):
-        mine = faces[owner == i] - offsets[i]
-        floor = min(part.triangles, MIN_PART_TRIANGLES)
-        if len(mine) < floor:
-            out.append(decimate_part(part, floor))
-        elif len(mine) == part.triangles:
-            out.append(part)
-        else:
-            out.append(_compact(part, mine))
-    return out
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(len(parts) + 1))
+    faces = faces[order]
+    return [faces[bounds[i]:bounds[i + 1]] - offsets[i] for i in range(len(parts))]
+
+
+def keep_faces(source: Part, faces: np.ndarray, original: Part, to_pose=None) -> Part:
+    """The part ``original`` after simplification: ``faces`` (indices into ``source``'s
+    vertices), compacted, vertices mapped by ``to_pose`` (default: as they are). Below
+    its floor (a temple or a nose pad never vanishes) ``original`` is decimated alone to
+    that floor instead; untouched, it is returned as it is."""
+    floor = min(original.triangles, MIN_PART_TRIANGLES)
+    if len(faces) < floor:
+        return decimate_part(original, floor)
+    if source is original and len(faces) == original.triangles:
+        return original
+    return _compact(source, faces, original, to_pose)
 
 
 def _decimate_fqms(part: Part, target: int) -> Part:

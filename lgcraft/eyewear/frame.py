@@ -169,7 +169,9 @@ def assign_roles(parts: list[Part], width: float, halfdepth: float) -> list[Part
         sub = np.concatenate(face_lists)
         counts[role] = counts.get(role, 0) + 1
         name = role if counts[role] == 1 else f"{role}_{counts[role]}"
-        out.append(_subpart(src, sub, name, role))
+        part = _subpart(src, sub, name, role)
+        part.source = (index, sub)
+        out.append(part)
     return out
 
 

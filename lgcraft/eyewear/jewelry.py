@@ -165,7 +165,8 @@ def analyse_ring(parts: list[Part], units: str, name: str, fit: RingFit | None =
     y = head / np.linalg.norm(head) if asym > 0.5 else u
     x = np.cross(y, z)
     rot = np.stack([x, y, z])
-    posed = [p.copy(vertices=(p.vertices - fit.centre) @ rot.T * mm) for p in parts]
+    posed = [p.copy(vertices=(p.vertices - fit.centre) @ rot.T * mm, source=(i, None))
+             for i, p in enumerate(parts)]
     for p in posed:
         p.role = "ring"
     top = max(float(p.vertices[:, 1].max()) for p in posed)
@@ -176,7 +177,8 @@ def analyse_ring(parts: list[Part], units: str, name: str, fit: RingFit | None =
         warnings.append(f"inner diameter {sizes['inner_diameter_mm']} mm is outside the usual ring sizes")
     measurements = {"ring": {**sizes, "outer_diameter_mm": round(2 * fit.outer_radius * mm, 3),
                              "has_head": bool(asym > 0.5), "roundness": round(fit.roundness, 4)}}
-    return Analysis(posed, anchors, measurements, unit, mm, rot, {}, warnings, "ring")
+    return Analysis(posed, anchors, measurements, unit, mm, rot, {}, warnings, "ring",
+                    np.asarray(fit.centre, dtype=float))
 
 
 def _pieces(parts: list[Part]):
@@ -277,7 +279,8 @@ def analyse_earring(parts: list[Part], units: str, name: str):
     x /= np.linalg.norm(x)
     z = np.cross(x, y)
     rot = np.stack([x, y, z])
-    posed = [p.copy(vertices=(p.vertices * mm - anchor) @ rot.T) for p in parts]
+    posed = [p.copy(vertices=(p.vertices * mm - anchor) @ rot.T, source=(i, None))
+             for i, p in enumerate(parts)]
     for p in posed:
         p.role = "earring"
     allp = np.vstack([p.vertices for p in posed])
@@ -285,7 +288,7 @@ def analyse_earring(parts: list[Part], units: str, name: str):
                                 "width_mm": round(float(np.ptp(allp[:, 0])), 3),
                                 "depth_mm": round(float(np.ptp(allp[:, 2])), 3)}}
     return Analysis(posed, {"piercing": [0.0, 0.0, 0.0]}, measurements, unit, mm,
-                    rot, {}, warnings, "earring")
+                    rot, {}, warnings, "earring", np.asarray(anchor, dtype=float) / mm)
 
 
 def analyse_jewelry(parts: list[Part], settings, name: str):

@@ -42,16 +42,23 @@ class Part:
     role: str = "part"  # front, temple_left, lens_right, nose_pads, band, ...
     original_name: str = ""
     components: np.ndarray | None = None  # connected-component label per face, when known
+    # where an analysis took this part from: (index of the part it analysed, indices of
+    # that part's faces, or None for all of them)
+    source: tuple[int, np.ndarray | None] | None = None
 
     @property
     def triangles(self) -> int:
         return int(len(self.faces))
 
     def copy(self, **changes) -> Part:
-        data = dict(name=self.name, vertices=self.vertices.copy(), faces=self.faces.copy(),
-                    uv=None if self.uv is None else self.uv.copy(), material=self.material,
-                    role=self.role, original_name=self.original_name,
-                    components=self.components)
+        """A copy with ``changes``; arrays not replaced are copied, not shared."""
+        data = dict(name=self.name, material=self.material, role=self.role,
+                    original_name=self.original_name, components=self.components,
+                    source=self.source)
+        for name in ("vertices", "faces", "uv"):
+            if name not in changes:
+                value = getattr(self, name)
+                data[name] = None if value is None else value.copy()
         data.update(changes)
         return Part(**data)
 

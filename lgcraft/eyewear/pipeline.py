@@ -277,6 +277,52 @@ def _round(value, digits=3):
     return value
 
 
+def _timed(function, *args):
+    """(``function(*args)``, seconds it took)."""
+    start = time.perf_counter()
+    result = function(*args)
+    return result, round(time.perf_counter() - start, 3)
+
+
+def regroup(parts: list[Part], kept: list[np.ndarray], analysis: Analysis, budget: int,
+            ) -> list[Part]:
+    """The simplified model as the analysis grouped and posed the originals: each
+    analysed part gets the kept faces of its source part that start at one of its own
+    vertices, mapped into the canonical pose (mm); a part below its floor is decimated
+    alone from its posed original instead."""
+    from lgcraft.eyewear.decimate import decimate_model, keep_faces
+
+    originals = analysis.parts
+    if analysis.origin_input is None or any(p.source is None for p in originals):
+        return decimate_model(originals, budget)  # no way back to the sources: redo it
+    rotation, mm, origin = analysis.rotation, analysis.mm_per_unit, analysis.origin_input
+
+    def to_pose(vertices: np.ndarray) -> np.ndarray:
+        return (vertices - origin) @ rotation.T * mm
+
+    users: dict[int, list[int]] = {}
+    for r, part in enumerate(originals):
+        users.setdefault(part.source[0], []).append(r)
+    out: list[Part | None] = [None] * len(originals)
+    for i, group in users.items():
+        source, faces = parts[i], kept[i]
+        if len(group) == 1:
+            owner = np.full(len(faces), group[0])
+        else:  # the part whose original faces last used a face's first vertex
+            by_vertex = np.full(len(source.vertices), -1)
+            for r in group:
+                chosen = originals[r].source[1]
+                used = source.faces if chosen is None else source.faces[chosen]
+                by_vertex[used.ravel()] = r
+            owner = by_vertex[faces[:, 0]]
+        for r in group:
+            mine = faces[owner == r]
+            original = originals[r]
+            whole = original.source[1] is None and len(mine) == original.triangles
+            out[r] = original if whole else keep_faces(source, mine, original, to_pose)
+    return out
+
+
 def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
                  digest: str | None = None) -> dict:
     """Run the whole pipeline on one file; write GLB (+USDZ, previews) and the report.
@@ -284,7 +330,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     Returns the report dict (also written as ``<name>.report.json``, last).
     """
     from lgcraft.eyewear._threads import file_threads, map_parts
-    from lgcraft.eyewear.decimate import Surface, decimate_model, surface_hausdorff
+    from lgcraft.eyewear.decimate import Surface, simplify_faces, surface_hausdorff
     from lgcraft.eyewear.export import (
         build_scene,
         glb_bytes,
@@ -312,29 +358,34 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     if not parts:
         raise InputError(f"{path.name}: nothing left after dropping degenerate faces")
     lap("repair")
-    analysis = analyse(parts, settings, path.name)
-    lap("unit_pose_measure")
     budget = settings.triangle_budget
     threads = file_threads()
-    originals = analysis.parts
-    background = None
-    if threads > 1 and sum(p.triangles for p in originals) > budget:
-        # the originals' closest-point indexes do not depend on the result: build them
-        # on the other cores while meshoptimizer (which releases the GIL) decimates
+    simplifying = sum(p.triangles for p in parts) > budget
+    # the simplifier needs neither pose nor roles: it runs on the repaired parts on
+    # another core (meshoptimizer releases the GIL) while this one analyses the model
+    # and indexes the originals for the error check
+    pool = simplified = None
+    if simplifying and threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        background = ThreadPoolExecutor(threads - 1)
-        largest_first = sorted(range(len(originals)), key=lambda i: -originals[i].triangles)
-        surfaces = {i: background.submit(lambda p: Surface(p.vertices, p.faces).prepare(), originals[i])
-                    for i in largest_first}
+        pool = ThreadPoolExecutor(1)
+        simplified = pool.submit(_timed, simplify_faces, parts, budget)
     try:
-        decimated = decimate_model(originals, budget)
-        lap("decimate")
-        prepared = ([surfaces[i].result() for i in range(len(originals))] if background
-                    else [None] * len(originals))
+        analysis = analyse(parts, settings, path.name)
+        lap("unit_pose_measure")
+        originals = decimated = analysis.parts
+        prepared = [None] * len(originals)
+        if simplifying:
+            prepared = map_parts(lambda p: Surface(p.vertices, p.faces).prepare(), originals,
+                                 max(1, threads - 1), size=lambda p: p.triangles)
+            lap("error_index")
+            kept, timings["decimate"] = (simplified.result() if simplified
+                                         else _timed(simplify_faces, parts, budget))
+            decimated = regroup(parts, kept, analysis, budget)
+            lap("decimate_wait" if simplified else "regroup")
     finally:
-        if background:
-            background.shutdown(wait=True)
+        if pool:
+            pool.shutdown(wait=True)
     total_faces = sum(p.triangles for p in originals) or 1
     pairs = list(zip(originals, decimated, prepared, strict=True))
 

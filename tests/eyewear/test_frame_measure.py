@@ -184,3 +184,44 @@ def test_geodesic_distances_follow_a_bent_tube_and_stop_at_gaps():
         near = np.abs(t - angle) < 0.01
         found = float(np.median(dist[:len(points)][near]))
         assert 28.5 * angle - 1.0 < found < 30 * angle
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_simplifying_one_mesh_frame_regroups_its_faces_by_role(tmp_path, monkeypatch, threads):
+    """The simplifier runs on the repaired input (beside the analysis, on another core);
+    its faces then go to the roles the analysis found, in the canonical pose: a frame
+    exported as one mesh still comes out as front, temples and lenses, each made of
+    its own original vertices, the whole within the budget and within its error."""
+    from lgcraft.eyewear import _threads
+    from lgcraft.eyewear.decimate import hausdorff
+    from lgcraft.eyewear.mesh import load_model
+    from lgcraft.eyewear.pipeline import analyse, prepare_file, repair_model
+    from lgcraft.eyewear.synthetic import SyntheticModel, merge
+
+    monkeypatch.setattr(_threads, "FILE_THREADS", threads)
+    model = SyntheticModel({"frame": merge(*FRAME.parts.values())}, FRAME.truth)
+    rotation = random_rotation(np.random.default_rng(9))
+    src = tmp_path / "one.glb"
+    model.transformed(rotation, 0.1).save(src)
+    report = prepare_file(src, tmp_path / "out", "one", PrepSettings(max_triangles=3000))
+    roles = {p["role"] for p in report["parts"]}
+    assert {"front", "temple_left", "temple_right", "lens_left", "lens_right"} <= roles
+    assert report["triangles_out"] <= 3000 + 48 * len(report["parts"])
+    assert abs(report["boxing"]["temple_length_mm"] - 140) <= 3
+    # every output vertex is an input vertex, posed (to the GLB's float32 precision)
+    from scipy.spatial import cKDTree
+
+    after = load_model(tmp_path / "out" / "one.glb")
+    repaired, _ = repair_model(load_model(src).parts)
+    originals = analyse(repaired, PrepSettings(), "one").parts
+    tree = cKDTree(np.vstack([p.vertices for p in originals]))
+    for part in after.parts:
+        assert tree.query(part.vertices * 1000.0)[0].max() < 1e-3
+    by_name = {p.name: p for p in after.parts}
+    for row in report["parts"]:
+        out = by_name[row["name"]]
+        assert row["triangles_out"] == len(out.faces) >= min(row["triangles_in"], 48)
+    v1, f1 = _stack([(p.vertices * 1000.0, p.faces) for p in after.parts])
+    v0, f0 = _stack([(p.vertices, p.faces) for p in originals])
+    error, _ = hausdorff(v0, f0, v1, f1, samples=3000)
+    assert error <= report["hausdorff_mm"] * 1.5 + 0.05

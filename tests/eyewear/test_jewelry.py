@@ -109,3 +109,19 @@ def test_forcing_ring_on_an_earring_fails_clearly(tmp_path, jewelry_files, capsy
     assert code == 1 and "no ring found" in summary["files"][0]["error"]
     assert main(["jewelry", "prep", str(jewelry_files["stud"]), "--out", str(tmp_path),
                  "--kind", "bracelet"]) == 2
+
+
+def test_simplified_jewelry_stays_on_its_posed_original(tmp_path, jewelry_files, capsys):
+    """Simplified on the input (beside the analysis), then mapped into the canonical
+    pose: a wrong map would show as an error of millimetres."""
+    out = tmp_path / "out"
+    code = main(["--json", "jewelry", "prep", *map(str, jewelry_files.values()), "--out", str(out),
+                 "--max-triangles", "400"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    for name in jewelry_files:
+        report = json.loads((out / f"{name}.report.json").read_text())
+        assert report["triangles_in"] > 400 >= report["triangles_out"] - 48 * len(report["parts"])
+        # (a stud's disc and post simplify exactly: flat faces and straight sides)
+        assert (0 < report["hausdorff_mm"] if name != "stud" else 0 <= report["hausdorff_mm"])
+        assert report["hausdorff_mm"] < 0.5 and report["origin_input"] is not None
