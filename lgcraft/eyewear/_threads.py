@@ -14,18 +14,24 @@ def file_threads() -> int:
     return FILE_THREADS if FILE_THREADS > 0 else (os.cpu_count() or 1)
 
 
-def map_parts(function, items: list, threads: int | None = None, *, size=None) -> list:
+def map_parts(function, items: list, threads: int | None = None, *, size=None, pool=None,
+              ) -> list:
     """``[function(item) for item in items]``, on up to ``threads`` threads (numpy's
-    sorts, the KD-tree and meshoptimizer release the GIL). With ``size``, the largest items
-    start first (no big one starts last and runs alone); results stay in item order."""
+    sorts, the KD-tree and meshoptimizer release the GIL), or on ``pool`` (an executor
+    that may be busy with other work: its free threads take the items as they come).
+    With ``size``, the largest items start first (no big one starts last and runs
+    alone); results stay in item order."""
     threads = file_threads() if threads is None else threads
-    if threads <= 1 or len(items) <= 1:
+    if pool is None and (threads <= 1 or len(items) <= 1):
         return [function(item) for item in items]
+    order = sorted(range(len(items)), key=lambda i: -size(items[i])) if size else range(len(items))
+    if pool is not None:
+        futures = {i: pool.submit(function, items[i]) for i in order}
+        return [futures[i].result() for i in range(len(items))]
     from concurrent.futures import ThreadPoolExecutor
 
-    order = sorted(range(len(items)), key=lambda i: -size(items[i])) if size else range(len(items))
-    with ThreadPoolExecutor(min(threads, len(items))) as pool:
-        futures = {i: pool.submit(function, items[i]) for i in order}
+    with ThreadPoolExecutor(min(threads, len(items))) as own:
+        futures = {i: own.submit(function, items[i]) for i in order}
         return [futures[i].result() for i in range(len(items))]
 
 

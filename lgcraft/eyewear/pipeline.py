@@ -361,14 +361,14 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     budget = settings.triangle_budget
     threads = file_threads()
     simplifying = sum(p.triangles for p in parts) > budget
-    # the simplifier needs neither pose nor roles: it runs on the repaired parts on
-    # another core (meshoptimizer releases the GIL) while this one analyses the model
-    # and indexes the originals for the error check
+    # the simplifier needs neither pose nor roles: it starts on the repaired parts on
+    # another core (meshoptimizer releases the GIL) while this one analyses the model;
+    # then the originals' error-check indexes are built on whichever core is free
     pool = simplified = None
     if simplifying and threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(1)
+        pool = ThreadPoolExecutor(threads)
         simplified = pool.submit(_timed, simplify_faces, parts, budget)
     try:
         analysis = analyse(parts, settings, path.name)
@@ -377,7 +377,7 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         prepared = [None] * len(originals)
         if simplifying:
             prepared = map_parts(lambda p: Surface(p.vertices, p.faces).prepare(), originals,
-                                 max(1, threads - 1), size=lambda p: p.triangles)
+                                 pool=pool, size=lambda p: p.triangles)
             lap("error_index")
             kept, timings["decimate"] = (simplified.result() if simplified
                                          else _timed(simplify_faces, parts, budget))
