@@ -52,7 +52,8 @@ def warm_imports() -> None:
         try:
             import meshoptimizer  # noqa: F401
             import numpy  # noqa: F401
-            import pykdtree.kdtree  # noqa: F401
+
+            import lgcraft.eyewear.kdtree  # noqa: F401
         except Exception:  # noqa: S110 - the real import reports it, in the main thread
             pass
 

@@ -158,10 +158,9 @@ def _decimate_fqms(part: Part, target: int) -> Part:
         if len(survivors) == len(points):
             uv = part.uv[survivors]
         else:  # fall back to the nearest input vertex
-            from pykdtree.kdtree import KDTree
+            from lgcraft.eyewear.kdtree import kdtree, nearest
 
-            tree = KDTree(np.ascontiguousarray(part.vertices, dtype=np.float64))
-            uv = part.uv[tree.query(np.ascontiguousarray(points, dtype=np.float64))[1]]
+            uv = part.uv[nearest(kdtree(part.vertices), points)[1]]
     out = part.copy(vertices=np.asarray(points, np.float64), faces=np.asarray(faces, np.int64), uv=uv)
     if len(out.faces) > 1.2 * target and len(out.faces) < 0.9 * len(part.faces):
         # quadric collapse can stall on fans of sliver triangles; a second pass on the
@@ -316,7 +315,7 @@ class Surface:
 
     def _index(self):
         if self._tree is None:
-            from pykdtree.kdtree import KDTree
+            from lgcraft.eyewear.kdtree import kdtree
 
             points, owners, radius = _grid_samples(self.tri, self.sample_budget)
             # the few faces whose samples leave the widest gaps (long slivers) are
@@ -338,15 +337,16 @@ class Surface:
             # a neighbour the tree did not find comes back as index len(points): it
             # points at a stand-in face, at infinite distance, which no test keeps
             self._owners = np.append(owners, 0)
-            self._tree = KDTree(np.ascontiguousarray(points, dtype=np.float64), leafsize=16)
+            self._tree = kdtree(points)
             self._samples = len(points)
         return self._tree, self._owners
 
     def _query(self, points: np.ndarray, k: int, bound: float | None = None):
         """(distances, owner faces) of each point's ``k`` nearest samples, as (n, k)."""
+        from lgcraft.eyewear.kdtree import nearest
+
         tree, owners = self._index()
-        dist, near = tree.query(np.ascontiguousarray(points, dtype=np.float64), k=k,
-                                distance_upper_bound=bound)
+        dist, near = nearest(tree, points, k, bound)
         return dist.reshape(len(points), -1), owners[near.reshape(len(points), -1)]
 
     def _exact(self, points: np.ndarray, owner: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -215,10 +215,9 @@ def analyse_earring(parts: list[Part], units: str, name: str):
             continue
         # a post stands square to a flat ornament and starts at its surface
         _, rax = _weighted_axes(rest, np.ones(len(rest)))
-        from pykdtree.kdtree import KDTree
+        from lgcraft.eyewear.kdtree import kdtree, nearest
 
-        gap = KDTree(np.ascontiguousarray(rest, dtype=np.float64)).query(
-            np.ascontiguousarray(v, dtype=np.float64))[0].min()
+        gap = nearest(kdtree(rest), v)[0].min()
         if abs(ax[2] @ rax[0]) > 0.8 and gap < 1.0:
             post = (v, ax[2])
             break

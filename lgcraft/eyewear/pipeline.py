@@ -510,9 +510,8 @@ def _preload(paths: list[Path], settings: PrepSettings) -> None:
     """Import what every file needs once, in the parent, so forked workers start warm
     instead of each paying the import."""
     import meshoptimizer  # noqa: F401
-    import pykdtree.kdtree  # noqa: F401
 
-    from lgcraft.eyewear import _threads, decimate, frame, gltf, pose, repair  # noqa: F401
+    from lgcraft.eyewear import _threads, decimate, frame, gltf, kdtree, pose, repair  # noqa: F401
 
     _threads.join_warm_imports()
 
@@ -554,7 +553,9 @@ def run_batch(paths: list[Path], out_dir: Path, settings: PrepSettings, *, jobs:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        fork = "fork" in multiprocessing.get_all_start_methods()
+        from lgcraft.eyewear.kdtree import fork_safe
+
+        fork = "fork" in multiprocessing.get_all_start_methods() and fork_safe()
         if fork:
             _preload(paths, settings)
         context = multiprocessing.get_context("fork" if fork else "spawn")

@@ -310,7 +310,7 @@ def validate_event(raw: Any, *, path: str = "record") -> dict[str, Any]:
                                        "number: letters, digits and . _ : / # -)")
     body["item_id"] = item
     step = raw.get("biz_step")
-    if step not in BIZ_STEPS:  # fast path for the exact spelling
+    if type(step) is not str or step not in BIZ_STEPS:  # fast path for the exact spelling
         step = _choice(step, path, _BIZ_STEP_NAMES, ".biz_step")
     body["biz_step"] = step
     event_type = raw.get("event_type") or BIZ_STEPS[step]

@@ -200,3 +200,53 @@ def test_keep_freed_memory_is_harmless():
     keep_freed_memory()
     keep_freed_memory()
     assert bytearray(1 << 22)[-1] == 0  # allocation still works
+
+
+FORKED_AFTER_QUERIES = """
+import sys
+from pathlib import Path
+
+import numpy as np
+
+{preload}
+
+
+def go(folder):
+    from lgcraft.eyewear.decimate import point_to_mesh
+    from lgcraft.eyewear.kdtree import fork_safe
+    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+    from lgcraft.eyewear.synthetic import make_frame
+
+    frame = make_frame(detail=8)
+    front = frame.parts["front"]
+    # queries in this process first (an OpenMP pool here would not survive a fork)
+    point_to_mesh(np.random.default_rng(0).normal(size=(20000, 3)) * 30, front.vertices, front.faces)
+    files = []
+    for i in range(3):
+        files.append(Path(folder) / f"f{{i}}.glb")
+        frame.save(files[-1])
+    batch = run_batch(files, Path(folder) / "out", PrepSettings(max_triangles=2000), jobs=2)
+    print(batch.ok, fork_safe())
+
+
+if __name__ == "__main__":
+    go(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("preload", [
+    "",
+    "from pykdtree.kdtree import KDTree  # before lgcraft, with every core",
+    "import torch; torch.ones(100_000).sum()  # its OpenMP runtime, loaded globally",
+])
+def test_batch_workers_never_hang_after_queries_in_the_parent(tmp_path, preload):
+    """The KD-tree's OpenMP runtime is pinned to one thread, so forked workers run; if
+    the caller loaded pykdtree first (its own thread count) or another OpenMP runtime is
+    loaded (torch's: it can serve pykdtree's calls), workers are spawned."""
+    script = tmp_path / "batch.py"
+    script.write_text(FORKED_AFTER_QUERIES.format(preload=preload))
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["3", "False" if preload else "True"]
