@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part, cross3
+from lgcraft.eyewear.mesh import Part, triangle_areas
 
 MIN_PART_TRIANGLES = 48  # a temple or a nose pad never vanishes below this
 
@@ -135,11 +135,13 @@ def keep_faces(source: Part, faces: np.ndarray, original: Part, to_pose=None) ->
     """The part ``original`` after simplification: ``faces`` (indices into ``source``'s
     vertices), compacted, vertices mapped by ``to_pose`` (default: as they are). Below
     its floor (a temple or a nose pad never vanishes) ``original`` is decimated alone to
-    that floor instead; untouched, it is returned as it is."""
+    that floor instead; untouched (all of ``source``'s faces kept), it is returned as it
+    is."""
     floor = min(original.triangles, MIN_PART_TRIANGLES)
     if len(faces) < floor:
         return decimate_part(original, floor)
-    if source is original and len(faces) == original.triangles:
+    whole = source is original or (original.source is not None and original.source[1] is None)
+    if whole and len(faces) == original.triangles:
         return original
     return _compact(source, faces, original, to_pose)
 
@@ -200,19 +202,6 @@ def _closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.nda
     closest = np.where(((d3 >= 0) & (d4 <= d3))[:, None], b, closest)
     closest = np.where(((d6 >= 0) & (d5 <= d6))[:, None], c, closest)
     return np.linalg.norm(p - closest, axis=1)
-
-
-def _areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    return _triangle_areas(vertices[faces])
-
-
-def _triangle_areas(tri: np.ndarray) -> np.ndarray:
-    cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    return 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
-
-
-def _random_points(vertices, faces, pick, rng):
-    return _points_in(vertices[faces[pick]], rng)
 
 
 def _points_in(tri: np.ndarray, rng) -> np.ndarray:
@@ -294,7 +283,7 @@ class Surface:
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, sample_budget: int | None = None):
         self.vertices, self.faces = vertices, faces
         self.tri = vertices[faces]
-        self.area = _triangle_areas(self.tri)
+        self.area = triangle_areas(self.tri)
         # dense meshes: about their centroids; coarse ones: about 4 points a face, <= 250k
         self.sample_budget = sample_budget or int(np.clip(4 * len(faces), len(faces), 250_000))
         self._tree = None

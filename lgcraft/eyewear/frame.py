@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part, cross3
+from lgcraft.eyewear.mesh import Part, cross3, triangle_areas
 
 GROOVE_ALLOWANCE_MM = 0.5  # typical lens bevel depth hidden in the rim's groove, per side
 
@@ -238,10 +238,12 @@ def _lens_boxes_from_rims(parts: list[Part], width: float):
     return boxes if len(boxes) == 2 else None
 
 
-def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int = 0,
+                    ) -> tuple[np.ndarray, float]:
+    """``count`` area-weighted random surface points plus every vertex; and the area."""
     rng = np.random.default_rng(seed)
     tri = vertices[faces]
-    area = 0.5 * np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = triangle_areas(tri)
     total = area.sum()
     pick = rng.choice(len(faces), size=count, p=area / total) if total > 0 else rng.integers(0, len(faces), count)
     r1, r2 = rng.random(count), rng.random(count)
@@ -249,7 +251,7 @@ def _surface_points(vertices: np.ndarray, faces: np.ndarray, count: int, seed: i
     r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]
     t = tri[pick]
     return np.vstack([t[:, 0] + (t[:, 1] - t[:, 0]) * r1[:, None] + (t[:, 2] - t[:, 0]) * r2[:, None],
-                      vertices])
+                      vertices]), float(total)
 
 
 def _closing(grid: np.ndarray, steps: int) -> np.ndarray:
@@ -311,6 +313,13 @@ def _openings(free: np.ndarray) -> list[tuple[int, tuple[int, int, int, int]]]:
             for k in np.flatnonzero(inner)]
 
 
+def _edges_of(row: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Indices of every edge leaving ``nodes``, in a graph whose edges are sorted by
+    source with node n's edges at ``row[n]:row[n + 1]``."""
+    counts = row[nodes + 1] - row[nodes]
+    return np.repeat(row[nodes] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
 _NEIGHBOURS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
                         if (i, j, k) > (0, 0, 0)])  # half of the 26: each pair once
 
@@ -347,8 +356,7 @@ def geodesic_distances(points: np.ndarray, sources: np.ndarray, cell: float) -> 
     best[voxel[sources]] = 0.0
     active = np.unique(voxel[sources])
     while len(active):
-        counts = row[active + 1] - row[active]
-        edge = np.repeat(row[active] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        edge = _edges_of(row, active)
         reach = best[src[edge]] + weight[edge]
         before = best[dst[edge]]
         better = reach < before
@@ -356,9 +364,8 @@ def geodesic_distances(points: np.ndarray, sources: np.ndarray, cell: float) -> 
         active = np.unique(dst[edge][better])
     # each point: through its own cell or a neighbouring one, whichever is shorter
     own = best[voxel] + np.linalg.norm(points - centre[voxel], axis=1)
-    counts = (row[voxel + 1] - row[voxel])
-    pair = np.repeat(np.arange(len(points)), counts)
-    edge = np.repeat(row[voxel] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    pair = np.repeat(np.arange(len(points)), row[voxel + 1] - row[voxel])
+    edge = _edges_of(row, voxel)
     via = best[dst[edge]] + np.linalg.norm(points[pair] - centre[dst[edge]], axis=1)
     np.minimum.at(own, pair, via)
     own[sources] = 0.0
@@ -371,11 +378,9 @@ def temple_centreline(part_vertices: np.ndarray, faces: np.ndarray, bin_mm: floa
     Distances run through the cells the temple's surface samples fill, so a temple made
     of several touching pieces (core, tip sleeve, hinge cover) is measured as one.
     """
-    v = _surface_points(part_vertices, faces, 6000)
+    v, area = _surface_points(part_vertices, faces, 6000)
     if len(v) > 12000:
         v = v[np.random.default_rng(1).choice(len(v), 12000, replace=False)]
-    tri = part_vertices[faces]
-    area = 0.5 * float(np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
     # cells a few sample spacings wide: the samples fill them without gaps
     cell = max(2.5 * np.sqrt(area / 6000.0), 0.5)
     zmax = v[:, 2].max()

@@ -30,6 +30,12 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def triangle_areas(tri: np.ndarray) -> np.ndarray:
+    """Area of each triangle of (m, 3, 3) corners."""
+    cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    return 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
+
+
 @dataclass
 class Part:
     """One named piece of a model: triangles, optional UVs and material."""

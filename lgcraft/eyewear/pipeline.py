@@ -316,10 +316,7 @@ def regroup(parts: list[Part], kept: list[np.ndarray], analysis: Analysis, budge
                 by_vertex[used.ravel()] = r
             owner = by_vertex[faces[:, 0]]
         for r in group:
-            mine = faces[owner == r]
-            original = originals[r]
-            whole = original.source[1] is None and len(mine) == original.triangles
-            out[r] = original if whole else keep_faces(source, mine, original, to_pose)
+            out[r] = keep_faces(source, faces[owner == r], originals[r], to_pose)
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lgcraft.eyewear.errors import UnitError
+from lgcraft.eyewear.mesh import triangle_areas
 
 UNIT_SCALES_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
 FRAME_WIDTH_RANGE_MM = (100.0, 185.0)  # kids' frames from ~100 mm, wide sport wraps to ~180
@@ -48,7 +49,7 @@ def face_samples(parts, limit: int = 40000, seed: int = 0) -> tuple[np.ndarray, 
             faces = faces[rng.choice(len(faces), min(keep, len(faces)), replace=False)]
         tri = part.vertices[faces]
         cents.append((tri[:, 0] + tri[:, 1] + tri[:, 2]) / 3.0)
-        areas.append(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1))
+        areas.append(triangle_areas(tri))
     return np.vstack(cents), np.concatenate(areas)
 
 
