@@ -6,6 +6,11 @@ build the dual graph (faces linked across manifold edges) with a parity per link
 the pair disagrees), grow a spanning forest by union-find hooking, and get each
 face's flip bit as the XOR of parities up to its root by pointer jumping (log depth
 numpy passes). Each connected component is then flipped outward by signed volume.
+
+The compiled kernels in `_meshcore.c` do the same per-face passes (bad faces, winding,
+components) in O(n) without numpy's temporaries, a few times faster; this module uses
+them when they were built and keeps the numpy path for installs without a C compiler.
+The tests hold both paths to the same results.
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lgcraft.eyewear.mesh import Part, cross3
+
+try:
+    from lgcraft.eyewear import _meshcore as NATIVE
+except ImportError:  # built without a C compiler: the numpy path below
+    NATIVE = None
 
 
 @dataclass
@@ -179,9 +189,14 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
     tol = tol or _default_tol(vertices)
     ids = weld_positions(vertices, tol)
     f = ids[faces]
-    f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
+    good = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+    f = f[good]
     if len(f) == 0:
         return Topology(0, 0, 0, 0)
+    if NATIVE is not None:
+        _, _, n_comp, _, boundary, nonmanifold, inconsistent = _native_orient(
+            _int64(faces[good]), _int64(ids), _float64(vertices), int(ids.max()) + 1)
+        return Topology(boundary, nonmanifold, inconsistent, n_comp)
     fa, fb, parity, boundary, nonmanifold, *_ = _manifold_pairs(f, int(ids.max()) + 1)
     n_comp, _ = connected_labels(len(f), fa, fb)
     return Topology(boundary, nonmanifold, int(parity.sum()), int(n_comp))
@@ -233,12 +248,35 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
     return out, int(flipped.sum()), inward, labels
 
 
+def _int64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _float64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _native_orient(faces: np.ndarray, pos_ids: np.ndarray, vertices: np.ndarray, n_pos: int):
+    """`_meshcore.orient`: (flip mask, labels, components, inward components, boundary,
+    non-manifold and inconsistent edge counts), and the partner of each half-edge."""
+    m = len(faces)
+    flip = np.empty(m, dtype=np.uint8)
+    labels = np.empty(m, dtype=np.int64)
+    partner = np.empty(3 * m, dtype=np.int64)
+    n_comp, inward, boundary, nonmanifold, inconsistent = NATIVE.orient(
+        faces, pos_ids, vertices, n_pos, flip, labels, partner)
+    return (flip.view(bool), labels, n_comp, (inward, partner), boundary, nonmanifold,
+            inconsistent)
+
+
 def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     """`orient_faces`, plus the flip mask and the boundary half-edges (over position
     ids, in the final winding), so hole filling needs no second edge sort."""
     m = len(faces)
     if m == 0:
         return faces, np.zeros(0, bool), 0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), np.int64)
+    if NATIVE is not None:
+        return _orient_native(faces, vertices, pos_ids)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
     fa, fb, parity, _, _, directed, order, starts, counts = _manifold_pairs(topo, n_v)
@@ -271,6 +309,27 @@ def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     return out, flipped_mask, int(inward.sum()), labels, boundary
 
 
+def _orient_native(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
+    """`_orient` by the compiled kernel; the boundary comes out in the numpy path's order
+    (by undirected edge), so holes are filled the same way."""
+    faces, pos_ids = _int64(faces), _int64(pos_ids)
+    n_v = int(pos_ids.max()) + 1
+    flipped_mask, labels, _, (inward, partner), *_ = _native_orient(
+        faces, pos_ids, _float64(vertices), n_v)
+    out = faces.copy()
+    out[flipped_mask] = out[flipped_mask][:, ::-1]
+    single = np.flatnonzero(partner == -1)
+    face, corner = single // 3, single % 3
+    topo = pos_ids[faces]
+    boundary = np.stack([topo[face, corner], topo[face, (corner + 1) % 3]], axis=1)
+    key = boundary.min(axis=1) * np.int64(n_v) + boundary.max(axis=1)
+    order = np.argsort(key)
+    boundary, face = boundary[order], face[order]
+    turned = flipped_mask[face]
+    boundary[turned] = boundary[turned][:, ::-1]
+    return out, flipped_mask, int(inward), labels, boundary
+
+
 def _boundary_loops(edges: np.ndarray, n_v: int, max_edges: int) -> list[np.ndarray | None]:
     """Closed loops of boundary half-edges (position ids) of at most ``max_edges``."""
     if len(edges) == 0:
@@ -301,6 +360,31 @@ def _boundary_loops(edges: np.ndarray, n_v: int, max_edges: int) -> list[np.ndar
     return loops
 
 
+def _good_faces(f: np.ndarray, pos_ids: np.ndarray, v: np.ndarray, min_area: float,
+                report: RepairReport) -> np.ndarray:
+    """Mask of the faces to keep: not degenerate (a repeated welded vertex, or twice the
+    area at most ``min_area``) and not a duplicate (the same three welded vertices in
+    any order as an earlier face); the counts go to ``report``."""
+    if NATIVE is not None:
+        keep = np.empty(len(f), dtype=np.uint8)
+        report.degenerate_faces_removed, report.duplicate_faces_removed = NATIVE.clean_faces(
+            _int64(f), _int64(pos_ids), _float64(v), float(min_area), keep)
+        return keep.view(bool)
+    t = pos_ids[f]
+    tri = v[f]
+    area2 = np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    good = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2]) & (area2 > min_area)
+    report.degenerate_faces_removed = int((~good).sum())
+    # duplicates: the same three welded vertices in any order, the first one kept
+    good_index = np.flatnonzero(good)
+    t = np.sort(t[good_index], axis=1)
+    _, first_face = _group_ids(t[:, 0], t[:, 1], t[:, 2])
+    report.duplicate_faces_removed = int(len(good_index) - len(first_face))
+    keep = np.zeros(len(f), dtype=bool)
+    keep[good_index[first_face]] = True
+    return keep
+
+
 def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = None,
                 ) -> tuple[Part, RepairReport]:
     """Weld, drop degenerate/duplicate faces, orient outward, fill small holes.
@@ -323,20 +407,7 @@ def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = N
     v = v[first]
     uv = None if uv is None else uv[first]
     f = attr_ids[f]
-    # degenerate: repeated welded vertex or (near) zero area
-    t = pos_ids[f]
-    tri = v[f]
-    area2 = np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    good = (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 0] != t[:, 2]) & (area2 > tol * tol * 1e-6)
-    report.degenerate_faces_removed = int((~good).sum())
-    f = f[good]
-    # duplicates: the same three welded vertices in any order
-    t = np.sort(pos_ids[f], axis=1)
-    _, first_face = _group_ids(t[:, 0], t[:, 1], t[:, 2])
-    report.duplicate_faces_removed = int(len(f) - len(first_face))
-    keep = np.zeros(len(f), dtype=bool)
-    keep[first_face] = True
-    f = f[keep]
+    f = f[_good_faces(f, pos_ids, v, tol * tol * 1e-6, report)]
     f, flipped, report.components_flipped_outward, labels, boundary = _orient(f, v, pos_ids)
     report.faces_flipped = int(flipped.sum())
     # small holes: fan-fill boundary loops of at most `fill_holes_up_to` edges

@@ -7,8 +7,21 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pytest
+
+from lgcraft.eyewear import repair
 from lgcraft.eyewear.mesh import Part
 from lgcraft.eyewear.repair import repair_part, topology
+
+KERNELS = repair.NATIVE
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
+def kernels(request):
+    """Every test here runs on both paths: the compiled kernels and the numpy fallback."""
+    repair.NATIVE = KERNELS if request.param == "compiled" else None
+    yield request.param
+    repair.NATIVE = KERNELS
 
 
 def _soup(mesh: trimesh.Trimesh) -> Part:
@@ -210,3 +223,74 @@ def test_flip_bits_match_a_bfs_forest(n, edges, hidden, noise, consistent):
         # links, so at least that many links are satisfied, as with the BFS forest
         satisfied = int(((flip[fa] ^ flip[fb]) == parity).sum())
         assert satisfied >= n - len(np.unique(labels))
+
+
+def test_the_install_built_the_compiled_kernels():
+    # scripts/install.sh has a C compiler; without one the numpy path above still runs
+    assert KERNELS is not None
+
+
+def _messy_soup(rng) -> Part:
+    """Closed shapes as an unwelded soup with UV seams, random flips, duplicate and
+    degenerate faces, a punched hole, and shuffled faces."""
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    box = trimesh.creation.box(extents=(1, 2, 3))
+    box.apply_translation([4, 0, 0])
+    cyl = trimesh.creation.cylinder(radius=0.5, height=2, sections=int(rng.integers(5, 20)))
+    cyl.apply_translation([0, 4, 0])
+    mesh = trimesh.util.concatenate([sphere, box, cyl])
+    faces = np.asarray(mesh.faces)
+    faces = faces[rng.permutation(len(faces))][int(rng.integers(0, 3)):]  # maybe a hole
+    flip = rng.random(len(faces)) < rng.random()
+    faces = faces.copy()
+    faces[flip] = faces[flip][:, ::-1]
+    v = np.asarray(mesh.vertices)[faces].reshape(-1, 3)
+    f = np.arange(len(v)).reshape(-1, 3)
+    dup = rng.integers(0, len(f), 5)
+    f = np.vstack([f, f[dup][:, [1, 2, 0]], [[0, 0, 1], [3, 4, 3]]])
+    uv = np.round(v[:, :2] * 4) / 4 if rng.random() < 0.5 else None  # seams where uv jumps
+    return Part("p", v + rng.normal(0, 1e-9, v.shape), f, uv)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 100_000))
+def test_compiled_kernels_repair_exactly_like_numpy(kernels, seed):
+    if kernels == "numpy" or KERNELS is None:
+        return  # one comparison per example is enough
+    part = _messy_soup(np.random.default_rng(seed))
+    try:
+        fast, fast_report = repair_part(part)
+        repair.NATIVE = None
+        slow, slow_report = repair_part(part)
+    finally:
+        repair.NATIVE = KERNELS
+    assert fast_report == slow_report
+    np.testing.assert_array_equal(fast.faces, slow.faces)
+    np.testing.assert_array_equal(fast.vertices, slow.vertices)
+    np.testing.assert_array_equal(fast.components, slow.components)
+    assert topology(part.vertices, part.faces) == _numpy_topology(part)
+
+
+def _numpy_topology(part):
+    try:
+        repair.NATIVE = None
+        return topology(part.vertices, part.faces)
+    finally:
+        repair.NATIVE = KERNELS
+
+
+@pytest.mark.parametrize("call", [
+    lambda k: k.orient(np.zeros((1, 3), np.int32), np.zeros(3, np.int64), np.zeros((3, 3)), 1,
+                       np.zeros(1, np.uint8), np.zeros(1, np.int64), np.zeros(3, np.int64)),
+    lambda k: k.orient(np.array([[0, 1, 5]]), np.zeros(3, np.int64), np.zeros((3, 3)), 1,
+                       np.zeros(1, np.uint8), np.zeros(1, np.int64), np.zeros(3, np.int64)),
+    lambda k: k.orient(np.array([[0, 1, 2]]), np.arange(3), np.zeros((3, 3)), 2,
+                       np.zeros(1, np.uint8), np.zeros(1, np.int64), np.zeros(3, np.int64)),
+    lambda k: k.clean_faces(np.array([[0, 1, 2]]), np.arange(3), np.zeros((3, 3)), 0.0,
+                            np.zeros(2, np.uint8)),
+])
+def test_compiled_kernels_refuse_bad_arrays(kernels, call):
+    if kernels == "numpy" or KERNELS is None:
+        return
+    with pytest.raises(ValueError):
+        call(KERNELS)
