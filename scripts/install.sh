@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything lgcraft and its whole test suite need, on a fresh machine:
-#   system packages (Mesa EGL for headless previews, a C compiler for the toy runtime),
+#   system packages (Mesa EGL for headless previews, a C compiler for the toy runtime
+#   and the mesh kernels),
 #   npm tools (anvil, gltf-transform for the mesh benchmark), and a virtual environment
 #   at .venv with lgcraft[all,test]. Safe to run again.
 set -euo pipefail
@@ -68,4 +69,10 @@ fi
 say "pip install -e .[all,test]"
 "${PIP[@]}" install -q -e ".[all,test]"
 "$VENV/bin/lgcraft" --version
+# the mesh-repair kernels are optional (setup.py): say which path this install runs
+if "$VENV/bin/python" -c 'import lgcraft.eyewear._meshcore' 2>/dev/null; then
+  say "compiled mesh kernels: built"
+else
+  echo "warning: lgcraft/eyewear/_meshcore.c was not built (no C compiler?): mesh prep runs its numpy path, several times slower" >&2
+fi
 say "done: activate with 'source $VENV/bin/activate'"

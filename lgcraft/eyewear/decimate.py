@@ -104,18 +104,29 @@ def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> l
     small as the budget allows. ``max_error`` (a fraction of the model's size) stops the
     pass early; only when it stops short of the budget is a second, unbounded pass run.
     Positions are centred before they become float32, so a model far from its origin
-    keeps its precision.
+    keeps its precision; with the compiled kernels, vertices and triangles are also laid
+    out along a space-filling curve first (a 1M-face model simplifies ~1.4x faster).
     """
     if sum(p.triangles for p in parts) <= budget:
         return [p.faces for p in parts]
     import meshoptimizer
 
+    from lgcraft.eyewear import _native
+
     offsets = np.cumsum([0] + [len(p.vertices) for p in parts])
     stacked = np.vstack([p.vertices for p in parts])
-    centre = 0.5 * (stacked.min(axis=0) + stacked.max(axis=0))
-    positions = np.ascontiguousarray(stacked - centre, dtype=np.float32)
     indices = np.concatenate([(p.faces + o).ravel() for p, o in zip(parts, offsets, strict=False)])
-    indices = np.ascontiguousarray(indices, dtype=np.uint32)
+    vertex_order = None
+    if _native.MODULE is not None:  # along a space-filling curve: far fewer cache misses
+        positions = np.empty((len(stacked), 3), dtype=np.float32)
+        layout = np.empty(len(indices), dtype=np.uint32)
+        vertex_order = np.empty(len(stacked), dtype=np.int64)
+        _native.MODULE.spatial_layout(stacked, indices.reshape(-1, 3), positions, layout, vertex_order)
+        indices = layout
+    else:
+        centre = 0.5 * (stacked.min(axis=0) + stacked.max(axis=0))
+        positions = np.ascontiguousarray(stacked - centre, dtype=np.float32)
+        indices = np.ascontiguousarray(indices, dtype=np.uint32)
     dest = np.zeros_like(indices)
     count = 0
     for bound in (max_error, 1.0):
@@ -124,6 +135,8 @@ def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> l
         if count <= int(budget) * 3:
             break
     faces = dest[:count].reshape(-1, 3).astype(np.int64)
+    if vertex_order is not None:
+        faces = vertex_order[faces]
     owner = np.searchsorted(offsets, faces[:, 0], side="right") - 1
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(parts) + 1))
@@ -298,8 +311,13 @@ class Surface:
         return _points_in(self.tri[_pick_faces(self.area, count, rng)], rng)
 
     def prepare(self) -> Surface:
-        """Build the closest-point index now (it is built on first use otherwise)."""
-        self._index()
+        """Build the closest-point index now (it is built on first use otherwise). The
+        compiled kernel needs none: it files the faces in a grid per call, in less time
+        than the KD-tree takes to build."""
+        from lgcraft.eyewear import _native
+
+        if _native.MODULE is None:
+            self._index()
         return self
 
     def _index(self):
@@ -347,7 +365,8 @@ class Surface:
     def distance(self, points: np.ndarray, k: int = 16) -> np.ndarray:
         """Exact distance of each point to the surface.
 
-        The faces owning the ``k`` nearest samples give a first answer d. A closer face
+        By the compiled kernel where it was built (a grid of the faces, searched in
+        growing shells around each point). Otherwise: the faces owning the ``k`` nearest samples give a first answer d. A closer face
         would have a sample within d + r of the point (r: the largest coverage radius,
         leaving out the few widest faces, which are tested by bounding sphere), so where
         the k-th sample is nearer than that, ever more neighbours (up to every sample in
@@ -358,6 +377,14 @@ class Surface:
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
+        from lgcraft.eyewear import _native
+
+        if _native.MODULE is not None:
+            out = np.empty(len(points))
+            _native.MODULE.distances(np.ascontiguousarray(self.vertices, dtype=np.float64),
+                                     np.ascontiguousarray(self.faces, dtype=np.int64),
+                                     np.ascontiguousarray(points, dtype=np.float64), out)
+            return out
         self._index()
         total = self._samples
         k = min(k, total)

@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lgcraft.eyewear import _native
 from lgcraft.eyewear.mesh import Part, cross3
-
-try:
-    from lgcraft.eyewear import _meshcore as NATIVE
-except ImportError:  # built without a C compiler: the numpy path below
-    NATIVE = None
 
 
 @dataclass
@@ -193,7 +189,7 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
     f = f[good]
     if len(f) == 0:
         return Topology(0, 0, 0, 0)
-    if NATIVE is not None:
+    if _native.MODULE is not None:
         _, _, n_comp, _, boundary, nonmanifold, inconsistent = _native_orient(
             _int64(faces[good]), _int64(ids), _float64(vertices), int(ids.max()) + 1)
         return Topology(boundary, nonmanifold, inconsistent, n_comp)
@@ -263,7 +259,7 @@ def _native_orient(faces: np.ndarray, pos_ids: np.ndarray, vertices: np.ndarray,
     flip = np.empty(m, dtype=np.uint8)
     labels = np.empty(m, dtype=np.int64)
     partner = np.empty(3 * m, dtype=np.int64)
-    n_comp, inward, boundary, nonmanifold, inconsistent = NATIVE.orient(
+    n_comp, inward, boundary, nonmanifold, inconsistent = _native.MODULE.orient(
         faces, pos_ids, vertices, n_pos, flip, labels, partner)
     return (flip.view(bool), labels, n_comp, (inward, partner), boundary, nonmanifold,
             inconsistent)
@@ -275,7 +271,7 @@ def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     m = len(faces)
     if m == 0:
         return faces, np.zeros(0, bool), 0, np.zeros(0, dtype=np.int64), np.zeros((0, 2), np.int64)
-    if NATIVE is not None:
+    if _native.MODULE is not None:
         return _orient_native(faces, vertices, pos_ids)
     topo = pos_ids[faces]
     n_v = int(pos_ids.max()) + 1
@@ -365,9 +361,9 @@ def _good_faces(f: np.ndarray, pos_ids: np.ndarray, v: np.ndarray, min_area: flo
     """Mask of the faces to keep: not degenerate (a repeated welded vertex, or twice the
     area at most ``min_area``) and not a duplicate (the same three welded vertices in
     any order as an earlier face); the counts go to ``report``."""
-    if NATIVE is not None:
+    if _native.MODULE is not None:
         keep = np.empty(len(f), dtype=np.uint8)
-        report.degenerate_faces_removed, report.duplicate_faces_removed = NATIVE.clean_faces(
+        report.degenerate_faces_removed, report.duplicate_faces_removed = _native.MODULE.clean_faces(
             _int64(f), _int64(pos_ids), _float64(v), float(min_area), keep)
         return keep.view(bool)
     t = pos_ids[f]

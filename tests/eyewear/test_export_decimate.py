@@ -3,6 +3,7 @@ and the two real fixtures."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 import zipfile
@@ -14,6 +15,7 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lgcraft.eyewear import _native
 from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
 from lgcraft.eyewear.mesh import Part
 from lgcraft.eyewear.pipeline import PrepSettings, prepare_file
@@ -21,6 +23,21 @@ from lgcraft.eyewear.synthetic import make_frame
 from lgcraft.files import write_atomic
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "eyewear"
+KERNEL_PATHS = pytest.mark.parametrize("path", ["compiled", "numpy"])
+
+
+@contextlib.contextmanager
+def distance_kernel(path: str):
+    """Exact distances by the compiled grid kernel or by the numpy/KD-tree path."""
+    saved = _native.MODULE
+    if path == "compiled":
+        assert saved is not None, "the install did not build lgcraft/eyewear/_meshcore.c"
+    else:
+        _native.MODULE = None
+    try:
+        yield
+    finally:
+        _native.MODULE = saved
 
 
 def test_budget_allocation_has_a_floor_and_respects_the_total():
@@ -44,10 +61,12 @@ def test_decimation_keeps_uvs_and_thin_temples():
     assert error < 0.5
 
 
-def test_point_to_mesh_matches_brute_force():
+@KERNEL_PATHS
+def test_point_to_mesh_matches_brute_force(path):
     sphere = trimesh.creation.icosphere(subdivisions=1)
     pts = np.random.default_rng(0).normal(size=(200, 3))
-    d = point_to_mesh(pts, np.asarray(sphere.vertices), np.asarray(sphere.faces))
+    with distance_kernel(path):
+        d = point_to_mesh(pts, np.asarray(sphere.vertices), np.asarray(sphere.faces))
     from lgcraft.eyewear.decimate import _closest_on_triangles
 
     tri = np.asarray(sphere.triangles)
@@ -262,9 +281,10 @@ def test_map_parts_keeps_order_on_threads():
     warm_imports()  # a second call starts nothing new
 
 
+@KERNEL_PATHS
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 100_000), faces=st.integers(1, 60), sliver=st.floats(1e-3, 1.0))
-def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(seed, faces, sliver):
+def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(path, seed, faces, sliver):
     from lgcraft.eyewear.decimate import _closest_on_triangles
 
     rng = np.random.default_rng(seed)
@@ -275,14 +295,16 @@ def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(seed, faces, sliver)
     vertices = np.stack([a, b, c], 1).reshape(-1, 3)
     tris = np.arange(3 * faces).reshape(-1, 3)
     pts = rng.normal(size=(300, 3)) * 15
-    d = point_to_mesh(pts, vertices, tris)
+    with distance_kernel(path):
+        d = point_to_mesh(pts, vertices, tris)
     brute = np.min([_closest_on_triangles(pts, np.repeat(vertices[t[None, 0]], 300, 0),
                                           np.repeat(vertices[t[None, 1]], 300, 0),
                                           np.repeat(vertices[t[None, 2]], 300, 0)) for t in tris], axis=0)
     np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
 
 
-def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces():
+@KERNEL_PATHS
+def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces(path):
     from lgcraft.eyewear.decimate import _WIDE_FACES, _closest_on_triangles
 
     rng = np.random.default_rng(4)
@@ -299,7 +321,8 @@ def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces():
     vertices = np.vstack([v, slivers])
     faces = np.vstack([f, len(v) + np.arange(len(slivers)).reshape(-1, 3)])
     pts = rng.normal(size=(400, 3)) * 20
-    d = point_to_mesh(pts, vertices, faces)
+    with distance_kernel(path):
+        d = point_to_mesh(pts, vertices, faces)
     tri = vertices[faces]
     brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], 400, 0), np.repeat(t[None, 1], 400, 0),
                                           np.repeat(t[None, 2], 400, 0)) for t in tri], axis=0)
@@ -321,7 +344,8 @@ def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, off
     c = a + (b - a) * rng.random((faces_n, 1)) + rng.normal(size=(faces_n, 3)) * 0.05
     vertices = (np.stack([a, b, c], 1).reshape(-1, 3) * scale) + offset
     faces = np.arange(3 * faces_n).reshape(-1, 3)
-    surface = Surface(vertices, faces).prepare()
+    with distance_kernel("numpy"):
+        surface = Surface(vertices, faces).prepare()
     assert len(surface._wide)
     pts = rng.normal(size=(200, 3)) * 20 * scale + offset
     tri = vertices[faces[surface._wide]]
@@ -333,12 +357,34 @@ def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, off
     # ``best`` just above the answer: every wide face that attains it must be tested
     got = surface._check_wide(pts, brute * (1 + 1e-12) + 1e-300)
     np.testing.assert_allclose(got, brute, rtol=1e-9, atol=atol)
-    np.testing.assert_allclose(point_to_mesh(pts, vertices, faces),
-                               np.min([_closest_on_triangles(
-                                   pts, np.repeat(t[None, 0], len(pts), 0),
-                                   np.repeat(t[None, 1], len(pts), 0),
-                                   np.repeat(t[None, 2], len(pts), 0)) for t in vertices[faces]],
-                                   axis=0), rtol=1e-9, atol=atol)
+    everything = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], len(pts), 0),
+                                               np.repeat(t[None, 1], len(pts), 0),
+                                               np.repeat(t[None, 2], len(pts), 0))
+                         for t in vertices[faces]], axis=0)
+    for path in ("numpy", "compiled"):  # far from the origin and at any scale, both paths
+        with distance_kernel(path):
+            np.testing.assert_allclose(point_to_mesh(pts, vertices, faces), everything,
+                                       rtol=1e-9, atol=atol)
+
+
+@KERNEL_PATHS
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 100_000), far=st.floats(0.0, 1e4))
+def test_point_to_mesh_is_exact_for_points_far_off_and_on_the_surface(path, seed, far):
+    """Points on the faces (distance 0), just off them, and far outside the model's box
+    (the grid's shells must still stop at the right face)."""
+    from lgcraft.eyewear.decimate import Surface
+
+    rng = np.random.default_rng(seed)
+    mesh = trimesh.creation.torus(major_radius=5, minor_radius=1, major_sections=24, minor_sections=12)
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    on = Surface(vertices, faces).sample(200, rng)
+    pts = np.vstack([on, on + rng.normal(size=on.shape) * 0.01, rng.normal(size=(50, 3)) * far])
+    with distance_kernel(path):
+        d = point_to_mesh(pts, vertices, faces)
+    brute = trimesh.proximity.closest_point_naive(mesh, pts)[1]
+    np.testing.assert_allclose(d, brute, rtol=1e-9, atol=1e-9)
+    assert np.all(d[:200] < 1e-9)
 
 
 def test_a_licence_beside_the_input_travels_with_the_output(tmp_path):
@@ -353,3 +399,63 @@ def test_a_licence_beside_the_input_travels_with_the_output(tmp_path):
     credit = Path(report["outputs"]["license"])
     assert credit.name == "frame.license.txt"
     assert credit.read_text() == "CC-BY-4.0: credit Jane Maker\n"
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 100_000), n=st.integers(1, 400), m=st.integers(0, 600),
+       offset=st.sampled_from([0.0, 1e4]))
+def test_spatial_layout_renumbers_the_same_triangles(seed, n, m, offset):
+    """The simplifier's input along a space-filling curve: a permutation of the vertices,
+    the same triangles (each with its corners in order) in a new order, positions centred."""
+    kernels = _native.MODULE
+    assert kernels is not None, "the install did not build lgcraft/eyewear/_meshcore.c"
+    rng = np.random.default_rng(seed)
+    vertices = rng.normal(size=(n, 3)) * rng.choice([1e-3, 1.0, 100.0]) + offset
+    faces = rng.integers(0, n, size=(m, 3))
+    positions = np.empty((n, 3), dtype=np.float32)
+    indices = np.empty(3 * m, dtype=np.uint32)
+    order = np.empty(n, dtype=np.int64)
+    kernels.spatial_layout(vertices, faces, positions, indices, order)
+    assert sorted(order.tolist()) == list(range(n))
+    centre = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
+    np.testing.assert_allclose(positions, (vertices[order] - centre).astype(np.float32), rtol=1e-6,
+                               atol=1e-6 * np.abs(vertices - centre).max())
+    renumbered = order[indices.reshape(-1, 3).astype(np.int64)]
+    assert sorted(map(tuple, renumbered.tolist())) == sorted(map(tuple, faces.tolist()))
+
+
+@pytest.mark.parametrize("call", [
+    lambda k: k.distances(np.zeros((3, 3)), np.array([[0, 1, 3]]), np.zeros((1, 3)), np.zeros(1)),
+    lambda k: k.distances(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((2, 3)), np.zeros(1)),
+    lambda k: k.distances(np.zeros((3, 3), np.float32), np.array([[0, 1, 2]]), np.zeros((1, 3)),
+                          np.zeros(1)),
+    lambda k: k.spatial_layout(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((3, 3)),
+                               np.zeros(3, np.uint32), np.zeros(3, np.int64)),
+    lambda k: k.spatial_layout(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((3, 3), np.float32),
+                               np.zeros(2, np.uint32), np.zeros(3, np.int64)),
+])
+def test_compiled_kernels_refuse_bad_arrays(call):
+    assert _native.MODULE is not None
+    with pytest.raises(ValueError):
+        call(_native.MODULE)
+
+
+def test_simplifier_layout_changes_nothing_that_matters():
+    """With and without the space-filling-curve layout: the budget holds, parts stay
+    apart, every face is made of the part's own vertices, and the error is alike."""
+    from lgcraft.eyewear.decimate import simplify_faces
+
+    parts = [Part(name, m.vertices, m.faces) for name, m in make_frame(detail=24).parts.items()]
+    errors = {}
+    for path in ("compiled", "numpy"):
+        with distance_kernel(path):
+            kept = simplify_faces(parts, 2000)
+        assert sum(len(k) for k in kept) <= 2000
+        worst = 0.0
+        for part, faces in zip(parts, kept, strict=True):
+            assert len(faces) and faces.min() >= 0 and faces.max() < len(part.vertices)
+            assert np.all((faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]))
+            worst = max(worst, hausdorff(part.vertices, part.faces, part.vertices, faces,
+                                         samples=1500)[0])
+        errors[path] = worst
+    assert errors["compiled"] < 1.5 * errors["numpy"] + 0.01

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pytest
-
-from lgcraft.eyewear import repair
+from lgcraft.eyewear import _native
 from lgcraft.eyewear.mesh import Part
 from lgcraft.eyewear.repair import repair_part, topology
 
-KERNELS = repair.NATIVE
+KERNELS = _native.MODULE
 
 
 @pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
 def kernels(request):
     """Every test here runs on both paths: the compiled kernels and the numpy fallback."""
-    repair.NATIVE = KERNELS if request.param == "compiled" else None
+    _native.MODULE = KERNELS if request.param == "compiled" else None
     yield request.param
-    repair.NATIVE = KERNELS
+    _native.MODULE = KERNELS
 
 
 def _soup(mesh: trimesh.Trimesh) -> Part:
@@ -260,10 +259,10 @@ def test_compiled_kernels_repair_exactly_like_numpy(kernels, seed):
     part = _messy_soup(np.random.default_rng(seed))
     try:
         fast, fast_report = repair_part(part)
-        repair.NATIVE = None
+        _native.MODULE = None
         slow, slow_report = repair_part(part)
     finally:
-        repair.NATIVE = KERNELS
+        _native.MODULE = KERNELS
     assert fast_report == slow_report
     np.testing.assert_array_equal(fast.faces, slow.faces)
     np.testing.assert_array_equal(fast.vertices, slow.vertices)
@@ -273,10 +272,10 @@ def test_compiled_kernels_repair_exactly_like_numpy(kernels, seed):
 
 def _numpy_topology(part):
     try:
-        repair.NATIVE = None
+        _native.MODULE = None
         return topology(part.vertices, part.faces)
     finally:
-        repair.NATIVE = KERNELS
+        _native.MODULE = KERNELS
 
 
 @pytest.mark.parametrize("call", [
