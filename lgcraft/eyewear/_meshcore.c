@@ -13,6 +13,7 @@
  *       -> (components, inward, boundary_edges, nonmanifold_edges, inconsistent_edges)
  *   distances(vertices, faces, points, out) -> triangle tests made
  *   spatial_layout(vertices, faces, positions, indices, vertex_order) -> None
+ *   component_stats(vertices, faces, labels, stats) -> None
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -777,6 +778,67 @@ static PyObject *spatial_layout(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* -- component_stats ---------------------------------------------------------------- */
+
+/* Per connected component (labels: component of each face, stats: (components, 12)):
+ * box low xyz, box high xyz, area, area-weighted centroid sum xyz, and the projected
+ * XY area of the faces looking +Z and of those looking -Z. */
+static PyObject *component_stats(PyObject *self, PyObject *args) {
+    PyObject *o_vert, *o_faces, *o_labels, *o_stats;
+    buffer_t b[4] = {{0}};
+    if (!PyArg_ParseTuple(args, "OOOO", &o_vert, &o_faces, &o_labels, &o_stats)) return NULL;
+    if (get_buffer(o_vert, &b[0], "vertices", 'f', 8, 0) < 0 ||
+        get_buffer(o_faces, &b[1], "faces", 'i', 8, 0) < 0 ||
+        get_buffer(o_labels, &b[2], "labels", 'i', 8, 0) < 0 ||
+        get_buffer(o_stats, &b[3], "stats", 'f', 8, 1) < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    Py_ssize_t n = count_of(&b[0], 3), m = count_of(&b[1], 3), k = count_of(&b[3], 12);
+    if (count_of(&b[2], 1) != m || b[3].view.len != k * 12 * 8) {
+        PyErr_SetString(PyExc_ValueError, "component_stats: array sizes disagree");
+        release(b, 4);
+        return NULL;
+    }
+    const double *v = b[0].view.buf;
+    const int64_t *faces = b[1].view.buf, *labels = b[2].view.buf;
+    double *stats = b[3].view.buf;
+    if (check_ids(faces, 3 * m, n, "faces") < 0 || check_ids(labels, m, k, "labels") < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t c = 0; c < k; c++) {
+        double *s = stats + 12 * c;
+        for (int a = 0; a < 3; a++) {
+            s[a] = INFINITY;
+            s[3 + a] = -INFINITY;
+        }
+        for (int j = 6; j < 12; j++) s[j] = 0;
+    }
+    for (Py_ssize_t f = 0; f < m; f++) {
+        const double *p0 = v + 3 * faces[3 * f], *p1 = v + 3 * faces[3 * f + 1], *p2 = v + 3 * faces[3 * f + 2];
+        double *s = stats + 12 * labels[f];
+        double e1[3] = {p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]};
+        double e2[3] = {p2[0] - p0[0], p2[1] - p0[1], p2[2] - p0[2]};
+        double x = e1[1] * e2[2] - e1[2] * e2[1], y = e1[2] * e2[0] - e1[0] * e2[2],
+               z = e1[0] * e2[1] - e1[1] * e2[0];
+        double area = 0.5 * sqrt(x * x + y * y + z * z);
+        for (int a = 0; a < 3; a++) {
+            double mn = MIN3(p0[a], p1[a], p2[a]), mx = MAX3(p0[a], p1[a], p2[a]);
+            if (mn < s[a]) s[a] = mn;
+            if (mx > s[3 + a]) s[3 + a] = mx;
+            s[7 + a] += (p0[a] + p1[a] + p2[a]) * (area / 3.0);
+        }
+        s[6] += area;
+        if (z > 0) s[10] += 0.5 * z;
+        else s[11] -= 0.5 * z;
+    }
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"clean_faces", clean_faces, METH_VARARGS,
      "clean_faces(faces, pos_ids, vertices, min_area, keep) -> (degenerate, duplicate)"},
@@ -785,6 +847,8 @@ static PyMethodDef methods[] = {
      "(components, inward, boundary_edges, nonmanifold_edges, inconsistent_edges)"},
     {"spatial_layout", spatial_layout, METH_VARARGS,
      "spatial_layout(vertices, faces, positions, indices, vertex_order) -> None"},
+    {"component_stats", component_stats, METH_VARARGS,
+     "component_stats(vertices, faces, labels, stats) -> None"},
     {"distances", distances, METH_VARARGS,
      "distances(vertices, faces, points, out) -> triangle tests made"},
     {NULL, NULL, 0, NULL},

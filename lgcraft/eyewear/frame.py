@@ -77,40 +77,53 @@ def _pieces(parts: list[Part]) -> list[_Piece]:
     pieces = []
     for index, part in enumerate(parts):
         labels = face_components(part)
-        tri = part.vertices[part.faces]
-        cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        areas = 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
-        # projected area of the faces looking +Z and of those looking -Z: a closed plate
-        # has both about its outline's area, a single-sheet lens one of them
-        xy_pos = 0.5 * np.clip(cross[:, 2], 0, None)
-        xy_neg = 0.5 * np.clip(-cross[:, 2], 0, None)
-        # per-face bounds and weighted centroids, then one reduction per component
-        a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]  # (elementwise beats reducing axis 1)
-        face_lo, face_hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
-        weighted = (a + b + c) * (areas / 3.0)[:, None]
-        if labels.min(initial=0) == labels.max(initial=0):  # one piece: no regrouping
+        if len(labels) == 0:
+            continue
+        if labels.min() == labels.max():  # one piece: no regrouping
             order = np.arange(len(labels))
-            starts = np.zeros(1 if len(labels) else 0, dtype=np.int64)
+            starts = np.zeros(1, dtype=np.int64)
         else:
             order = np.argsort(labels, kind="stable")
             starts = np.flatnonzero(np.r_[True, np.diff(labels[order]) != 0])
-            face_lo, face_hi, weighted = face_lo[order], face_hi[order], weighted[order]
-            areas, xy_pos, xy_neg = areas[order], xy_pos[order], xy_neg[order]
-        los = np.minimum.reduceat(face_lo, starts) if len(starts) else face_lo[:0]
-        his = np.maximum.reduceat(face_hi, starts) if len(starts) else face_hi[:0]
-        area_sums = np.add.reduceat(areas, starts) if len(starts) else areas[:0]
-        cent_sums = np.add.reduceat(weighted, starts) if len(starts) else weighted[:0]
-        pos_sums = np.add.reduceat(xy_pos, starts) if len(starts) else xy_pos[:0]
-        neg_sums = np.add.reduceat(xy_neg, starts) if len(starts) else xy_neg[:0]
+        stats = _component_stats(part, labels, order, starts)
         ends = np.r_[starts[1:], len(order)]
         for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
-            lo, hi = los[k], his[k]
+            lo, hi, a = stats[k, 0:3], stats[k, 3:6], float(stats[k, 6])
             box = max((hi[0] - lo[0]) * (hi[1] - lo[1]), 1e-12)
-            a = float(area_sums[k])
-            cent = cent_sums[k] / max(a, 1e-12)
-            cover = max(pos_sums[k], neg_sums[k]) / box
+            cent = stats[k, 7:10] / max(a, 1e-12)
+            # projected area of the faces looking +Z and of those looking -Z: a closed
+            # plate has both about its outline's area, a single-sheet lens one of them
+            cover = max(stats[k, 10], stats[k, 11]) / box
             pieces.append(_Piece(index, order[s:e], lo, hi, cent, a, float(cover)))
     return pieces
+
+
+def _component_stats(part: Part, labels: np.ndarray, order: np.ndarray, starts: np.ndarray,
+                     ) -> np.ndarray:
+    """Per component, in label order: box low xyz, box high xyz, area, area-weighted
+    centroid sum xyz, projected XY area looking +Z and looking -Z, as (components, 12).
+    ``order`` sorts the faces by label; ``starts`` marks each label's first face."""
+    from lgcraft.eyewear import _native
+
+    if _native.MODULE is not None:
+        stats = np.empty((len(starts), 12))
+        dense = np.empty(len(labels), dtype=np.int64)  # labels renumbered 0..k-1
+        dense[order] = np.cumsum(np.r_[0, np.diff(labels[order]) != 0])
+        _native.MODULE.component_stats(np.ascontiguousarray(part.vertices, dtype=np.float64),
+                                       np.ascontiguousarray(part.faces, dtype=np.int64), dense, stats)
+        return stats
+    tri = part.vertices[part.faces][order]
+    cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    areas = 0.5 * np.sqrt(np.einsum("ij,ij->i", cross, cross))
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]  # (elementwise beats reducing axis 1)
+    return np.hstack([
+        np.minimum.reduceat(np.minimum(np.minimum(a, b), c), starts),
+        np.maximum.reduceat(np.maximum(np.maximum(a, b), c), starts),
+        np.add.reduceat(areas, starts)[:, None],
+        np.add.reduceat((a + b + c) * (areas / 3.0)[:, None], starts),
+        np.add.reduceat(0.5 * np.clip(cross[:, 2], 0, None), starts)[:, None],
+        np.add.reduceat(0.5 * np.clip(-cross[:, 2], 0, None), starts)[:, None],
+    ])
 
 
 def _classify(pieces: list[_Piece], width: float, halfdepth: float) -> None:

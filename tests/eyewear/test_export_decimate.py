@@ -3,7 +3,6 @@ and the two real fixtures."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import struct
 import zipfile
@@ -24,20 +23,7 @@ from lgcraft.files import write_atomic
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "eyewear"
 KERNEL_PATHS = pytest.mark.parametrize("path", ["compiled", "numpy"])
-
-
-@contextlib.contextmanager
-def distance_kernel(path: str):
-    """Exact distances by the compiled grid kernel or by the numpy/KD-tree path."""
-    saved = _native.MODULE
-    if path == "compiled":
-        assert saved is not None, "the install did not build lgcraft/eyewear/_meshcore.c"
-    else:
-        _native.MODULE = None
-    try:
-        yield
-    finally:
-        _native.MODULE = saved
+distance_kernel = _native.path  # exact distances by the compiled grid or the KD-tree path
 
 
 def test_budget_allocation_has_a_floor_and_respects_the_total():
@@ -429,6 +415,10 @@ def test_spatial_layout_renumbers_the_same_triangles(seed, n, m, offset):
     lambda k: k.distances(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((2, 3)), np.zeros(1)),
     lambda k: k.distances(np.zeros((3, 3), np.float32), np.array([[0, 1, 2]]), np.zeros((1, 3)),
                           np.zeros(1)),
+    lambda k: k.component_stats(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.array([1]),
+                                np.zeros((1, 12))),
+    lambda k: k.component_stats(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.array([0, 0]),
+                                np.zeros((1, 12))),
     lambda k: k.spatial_layout(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((3, 3)),
                                np.zeros(3, np.uint32), np.zeros(3, np.int64)),
     lambda k: k.spatial_layout(np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros((3, 3), np.float32),

@@ -18,9 +18,8 @@ KERNELS = _native.MODULE
 @pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
 def kernels(request):
     """Every test here runs on both paths: the compiled kernels and the numpy fallback."""
-    _native.MODULE = KERNELS if request.param == "compiled" else None
-    yield request.param
-    _native.MODULE = KERNELS
+    with _native.path(request.param):
+        yield request.param
 
 
 def _soup(mesh: trimesh.Trimesh) -> Part:
@@ -257,25 +256,15 @@ def test_compiled_kernels_repair_exactly_like_numpy(kernels, seed):
     if kernels == "numpy" or KERNELS is None:
         return  # one comparison per example is enough
     part = _messy_soup(np.random.default_rng(seed))
-    try:
-        fast, fast_report = repair_part(part)
-        _native.MODULE = None
+    fast, fast_report = repair_part(part)
+    with _native.path("numpy"):
         slow, slow_report = repair_part(part)
-    finally:
-        _native.MODULE = KERNELS
+        slow_topology = topology(part.vertices, part.faces)
     assert fast_report == slow_report
     np.testing.assert_array_equal(fast.faces, slow.faces)
     np.testing.assert_array_equal(fast.vertices, slow.vertices)
     np.testing.assert_array_equal(fast.components, slow.components)
-    assert topology(part.vertices, part.faces) == _numpy_topology(part)
-
-
-def _numpy_topology(part):
-    try:
-        _native.MODULE = None
-        return topology(part.vertices, part.faces)
-    finally:
-        _native.MODULE = KERNELS
+    assert topology(part.vertices, part.faces) == slow_topology
 
 
 @pytest.mark.parametrize("call", [
