@@ -12,8 +12,10 @@
  *   orient(faces, pos_ids, vertices, n_pos, flip, labels, partner)
  *       -> (components, inward, boundary_edges, nonmanifold_edges, inconsistent_edges)
  *   distances(vertices, faces, points, out) -> triangle tests made
+ *   build_grid(vertices, faces) -> grid; grid_distances(grid, vertices, faces, points, out)
  *   spatial_layout(vertices, faces, positions, indices, vertex_order) -> None
  *   component_stats(vertices, faces, labels, stats) -> None
+ *   face_areas(vertices, faces, out) -> None
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -447,6 +449,7 @@ static double tri_dist2(const double *p, const double *a0, const double *b0, con
 #define MAX3(x, y, z) MAX2(MAX2(x, y), z)
 
 typedef struct {
+    Py_ssize_t n, m;  /* vertices and faces of the surface it was built from */
     double lo[3], cell, inv_cell;
     int64_t dims[3];
     int64_t *start;  /* CSR over cells: triangles of cell c are items[start[c]..start[c+1]) */
@@ -511,45 +514,13 @@ static inline double visit_cell(const grid_t *g, const double *v, const int64_t 
     return best;
 }
 
-/* Exact distance from each point to the surface: a uniform grid of the triangles (cells
- * about twice the mean triangle size, at most ~8 per triangle), then for each point the
- * cells in growing shells around its own, until no cell outside the searched box can
- * hold anything nearer than the best found (the box's distance to the point bounds
- * every triangle not filed inside it). */
-static PyObject *distances(PyObject *self, PyObject *args) {
-    PyObject *o_vert, *o_faces, *o_points, *o_out;
-    buffer_t b[4] = {{0}};
-    if (!PyArg_ParseTuple(args, "OOOO", &o_vert, &o_faces, &o_points, &o_out)) return NULL;
-    if (get_buffer(o_vert, &b[0], "vertices", 'f', 8, 0) < 0 ||
-        get_buffer(o_faces, &b[1], "faces", 'i', 8, 0) < 0 ||
-        get_buffer(o_points, &b[2], "points", 'f', 8, 0) < 0 ||
-        get_buffer(o_out, &b[3], "out", 'f', 8, 1) < 0) {
-        release(b, 4);
-        return NULL;
-    }
-    Py_ssize_t n = count_of(&b[0], 3), m = count_of(&b[1], 3), q = count_of(&b[2], 3);
-    const double *v = b[0].view.buf, *pts = b[2].view.buf;
-    const int64_t *faces = b[1].view.buf;
-    double *out = b[3].view.buf;
-    if (count_of(&b[3], 1) != q || m >= INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "distances: array sizes disagree");
-        release(b, 4);
-        return NULL;
-    }
-    if (check_ids(faces, 3 * m, n, "faces") < 0) {
-        release(b, 4);
-        return NULL;
-    }
-    if (m == 0) {
-        for (Py_ssize_t i = 0; i < q; i++) out[i] = INFINITY;
-        release(b, 4);
-        return PyLong_FromLong(0);
-    }
-    grid_t g = {{0}};
-    int32_t *stamp = NULL;
-    long long tests = 0;
-    int failed = 0;
-    Py_BEGIN_ALLOW_THREADS
+/* The grid of a surface: cells about twice a triangle's edge (at most ~2 cells per
+ * triangle over the whole box), each triangle filed in the cells it may touch. Runs
+ * without the GIL; returns -1 when out of memory (g then holds nothing). */
+static int grid_build(grid_t *g, const double *v, const int64_t *faces, Py_ssize_t n, Py_ssize_t m) {
+    memset(g, 0, sizeof(*g));
+    g->n = n;
+    g->m = m;
     double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
     double area = 0;
     for (Py_ssize_t t = 0; t < m; t++) {
@@ -565,87 +536,207 @@ static PyObject *distances(PyObject *self, PyObject *args) {
             if (mx > hi[a]) hi[a] = mx;
         }
     }
-    double extent = fmax(fmax(hi[0] - lo[0], hi[1] - lo[1]), hi[2] - lo[2]);
+    if (m == 0) return 0;
+    double extent = MAX3(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
     double cell = 3.0 * sqrt(area / (double)m);
-    if (!(cell > extent * 1e-6)) cell = fmax(extent * 1e-3, 1e-300);
-    for (;;) {  /* at most ~2 cells per triangle over the whole box */
+    if (!(cell > extent * 1e-6)) cell = MAX2(extent * 1e-3, 1e-300);
+    for (;;) {
         double total = 1;
         for (int a = 0; a < 3; a++) total *= floor((hi[a] - lo[a]) / cell) + 1;
         if (total <= 2.0 * (double)m + 64) break;
         cell *= 1.25;
     }
-    g.cell = cell;
-    g.inv_cell = 1.0 / cell;
+    g->cell = cell;
+    g->inv_cell = 1.0 / cell;
     for (int a = 0; a < 3; a++) {
-        g.lo[a] = lo[a];
-        g.dims[a] = (int64_t)floor((hi[a] - lo[a]) / cell) + 1;
+        g->lo[a] = lo[a];
+        g->dims[a] = (int64_t)floor((hi[a] - lo[a]) / cell) + 1;
     }
-    int64_t cells = g.dims[0] * g.dims[1] * g.dims[2];
-    g.start = calloc((size_t)cells + 1, sizeof(int64_t));
-    stamp = malloc((size_t)m * sizeof(int32_t));
-    if (!g.start || !stamp) {
-        failed = 1;
-    } else {
-        file_triangles(&g, v, faces, m, 0);
-        for (int64_t c = 1; c < cells; c++) g.start[c] += g.start[c - 1];
-        g.start[cells] = g.start[cells - 1];
-        g.items = malloc((size_t)(g.start[cells] ? g.start[cells] : 1) * sizeof(int32_t));
-        if (!g.items) failed = 1;
+    int64_t cells = g->dims[0] * g->dims[1] * g->dims[2];
+    g->start = calloc((size_t)cells + 1, sizeof(int64_t));
+    if (!g->start) return -1;
+    file_triangles(g, v, faces, m, 0);
+    for (int64_t c = 1; c < cells; c++) g->start[c] += g->start[c - 1];
+    g->start[cells] = g->start[cells - 1];
+    g->items = malloc((size_t)(g->start[cells] ? g->start[cells] : 1) * sizeof(int32_t));
+    if (!g->items) {
+        free(g->start);
+        g->start = NULL;
+        return -1;
     }
-    if (!failed) {
-        file_triangles(&g, v, faces, m, 1);
-        for (Py_ssize_t t = 0; t < m; t++) stamp[t] = -1;
-        for (Py_ssize_t s = 0; s < q; s++) {
-            const double *p = pts + 3 * s;
-            int64_t c[3];
-            for (int a = 0; a < 3; a++) c[a] = clamp_index(p[a], g.lo[a], g.inv_cell, g.dims[a]);
-            double best = INFINITY;
-            for (int64_t r = 0;; r++) {
-                int64_t blo[3], bhi[3];
-                for (int a = 0; a < 3; a++) {
-                    blo[a] = c[a] - r < 0 ? 0 : c[a] - r;
-                    bhi[a] = c[a] + r >= g.dims[a] ? g.dims[a] - 1 : c[a] + r;
-                }
-                for (int64_t i = blo[0]; i <= bhi[0]; i++)
-                    for (int64_t j = blo[1]; j <= bhi[1]; j++) {
-                        if (llabs(i - c[0]) == r || llabs(j - c[1]) == r) {
-                            for (int64_t k = blo[2]; k <= bhi[2]; k++)
-                                best = visit_cell(&g, v, faces, p, (i * g.dims[1] + j) * g.dims[2] + k,
-                                                  stamp, (int32_t)s, best, &tests);
-                            continue;
-                        }
-                        /* inside the shell's i, j range only its two k ends are new */
-                        int64_t row = (i * g.dims[1] + j) * g.dims[2];
-                        if (c[2] - r >= 0)
-                            best = visit_cell(&g, v, faces, p, row + c[2] - r, stamp, (int32_t)s, best, &tests);
-                        if (r > 0 && c[2] + r < g.dims[2])
-                            best = visit_cell(&g, v, faces, p, row + c[2] + r, stamp, (int32_t)s, best, &tests);
-                    }
-                /* nearest point outside the searched box that a triangle could occupy */
-                double bound = INFINITY;
-                int whole = 1;
-                for (int a = 0; a < 3; a++) {
-                    if (blo[a] > 0) {
-                        bound = fmin(bound, p[a] - (g.lo[a] + blo[a] * g.cell));
-                        whole = 0;
-                    }
-                    if (bhi[a] < g.dims[a] - 1) {
-                        bound = fmin(bound, (g.lo[a] + (bhi[a] + 1) * g.cell) - p[a]);
-                        whole = 0;
-                    }
-                }
-                bound -= 1e-9 * g.cell;  /* rounding at cell borders: search one more shell */
-                if (whole || (bound > 0 && best <= bound * bound)) break;
+    file_triangles(g, v, faces, m, 1);
+    return 0;
+}
+
+static void grid_free(grid_t *g) {
+    free(g->start);
+    free(g->items);
+    g->start = NULL;
+    g->items = NULL;
+}
+
+/* Exact distance from each point to the surface: the cells in growing shells around the
+ * point's own, until no cell outside the searched box can hold anything nearer than the
+ * best found (the box's distance to the point bounds every triangle not filed inside
+ * it). Runs without the GIL; a grid may serve several threads at once. Returns the
+ * triangle tests made, or -1 when out of memory. */
+static long long grid_query(const grid_t *gp, const double *v, const int64_t *faces,
+                            const double *pts, Py_ssize_t q, double *out) {
+    const grid_t g = *gp;
+    if (g.m == 0) {
+        for (Py_ssize_t s = 0; s < q; s++) out[s] = INFINITY;
+        return 0;
+    }
+    int32_t *stamp = malloc((size_t)g.m * sizeof(int32_t));
+    if (!stamp) return -1;
+    for (Py_ssize_t t = 0; t < g.m; t++) stamp[t] = -1;
+    long long tests = 0;
+    for (Py_ssize_t s = 0; s < q; s++) {
+        const double *p = pts + 3 * s;
+        int64_t c[3];
+        for (int a = 0; a < 3; a++) c[a] = clamp_index(p[a], g.lo[a], g.inv_cell, g.dims[a]);
+        double best = INFINITY;
+        for (int64_t r = 0;; r++) {
+            int64_t blo[3], bhi[3];
+            for (int a = 0; a < 3; a++) {
+                blo[a] = c[a] - r < 0 ? 0 : c[a] - r;
+                bhi[a] = c[a] + r >= g.dims[a] ? g.dims[a] - 1 : c[a] + r;
             }
-            out[s] = sqrt(best);
+            for (int64_t i = blo[0]; i <= bhi[0]; i++)
+                for (int64_t j = blo[1]; j <= bhi[1]; j++) {
+                    if (llabs(i - c[0]) == r || llabs(j - c[1]) == r) {
+                        for (int64_t k = blo[2]; k <= bhi[2]; k++)
+                            best = visit_cell(&g, v, faces, p, (i * g.dims[1] + j) * g.dims[2] + k,
+                                              stamp, (int32_t)s, best, &tests);
+                        continue;
+                    }
+                    /* inside the shell's i, j range only its two k ends are new */
+                    int64_t row = (i * g.dims[1] + j) * g.dims[2];
+                    if (c[2] - r >= 0)
+                        best = visit_cell(&g, v, faces, p, row + c[2] - r, stamp, (int32_t)s, best, &tests);
+                    if (r > 0 && c[2] + r < g.dims[2])
+                        best = visit_cell(&g, v, faces, p, row + c[2] + r, stamp, (int32_t)s, best, &tests);
+                }
+            /* nearest point outside the searched box that a triangle could occupy */
+            double bound = INFINITY;
+            int whole = 1;
+            for (int a = 0; a < 3; a++) {
+                if (blo[a] > 0) {
+                    bound = MIN2(bound, p[a] - (g.lo[a] + blo[a] * g.cell));
+                    whole = 0;
+                }
+                if (bhi[a] < g.dims[a] - 1) {
+                    bound = MIN2(bound, (g.lo[a] + (bhi[a] + 1) * g.cell) - p[a]);
+                    whole = 0;
+                }
+            }
+            bound -= 1e-9 * g.cell;  /* rounding at cell borders: search one more shell */
+            if (whole || (bound > 0 && best <= bound * bound)) break;
         }
+        out[s] = sqrt(best);
+    }
+    free(stamp);
+    return tests;
+}
+
+/* The arrays of a surface and of query points, checked: 0, or -1 with an exception. */
+static int surface_args(PyObject *o_vert, PyObject *o_faces, PyObject *o_points, PyObject *o_out,
+                        buffer_t *b) {
+    if (get_buffer(o_vert, &b[0], "vertices", 'f', 8, 0) < 0 ||
+        get_buffer(o_faces, &b[1], "faces", 'i', 8, 0) < 0 ||
+        (o_points && get_buffer(o_points, &b[2], "points", 'f', 8, 0) < 0) ||
+        (o_out && get_buffer(o_out, &b[3], "out", 'f', 8, 1) < 0)) {
+        return -1;
+    }
+    Py_ssize_t n = count_of(&b[0], 3), m = count_of(&b[1], 3);
+    if ((o_points && count_of(&b[3], 1) != count_of(&b[2], 3)) || m >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "distances: array sizes disagree");
+        return -1;
+    }
+    return check_ids(b[1].view.buf, 3 * m, n, "faces");
+}
+
+/* distances(vertices, faces, points, out): a grid built for this one call. */
+static PyObject *distances(PyObject *self, PyObject *args) {
+    PyObject *o_vert, *o_faces, *o_points, *o_out;
+    buffer_t b[4] = {{0}};
+    if (!PyArg_ParseTuple(args, "OOOO", &o_vert, &o_faces, &o_points, &o_out)) return NULL;
+    if (surface_args(o_vert, o_faces, o_points, o_out, b) < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    grid_t g;
+    long long tests = -1;
+    Py_BEGIN_ALLOW_THREADS
+    if (grid_build(&g, b[0].view.buf, b[1].view.buf, count_of(&b[0], 3), count_of(&b[1], 3)) == 0) {
+        tests = grid_query(&g, b[0].view.buf, b[1].view.buf, b[2].view.buf, count_of(&b[2], 3),
+                           b[3].view.buf);
+        grid_free(&g);
     }
     Py_END_ALLOW_THREADS
-    free(g.start);
-    free(g.items);
-    free(stamp);
     release(b, 4);
-    if (failed) return PyErr_NoMemory();
+    if (tests < 0) return PyErr_NoMemory();
+    return PyLong_FromLongLong(tests);
+}
+
+static void grid_capsule_free(PyObject *capsule) {
+    grid_t *g = PyCapsule_GetPointer(capsule, "lgcraft.grid");
+    if (g) {
+        grid_free(g);
+        free(g);
+    }
+}
+
+/* build_grid(vertices, faces) -> grid, for grid_distances on the same arrays. */
+static PyObject *build_grid(PyObject *self, PyObject *args) {
+    PyObject *o_vert, *o_faces;
+    buffer_t b[4] = {{0}};
+    if (!PyArg_ParseTuple(args, "OO", &o_vert, &o_faces)) return NULL;
+    if (surface_args(o_vert, o_faces, NULL, NULL, b) < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    grid_t *g = malloc(sizeof(grid_t));
+    int failed = !g;
+    Py_BEGIN_ALLOW_THREADS
+    if (!failed) failed = grid_build(g, b[0].view.buf, b[1].view.buf, count_of(&b[0], 3), count_of(&b[1], 3)) < 0;
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    if (failed) {
+        free(g);
+        return PyErr_NoMemory();
+    }
+    PyObject *capsule = PyCapsule_New(g, "lgcraft.grid", grid_capsule_free);
+    if (!capsule) {
+        grid_free(g);
+        free(g);
+    }
+    return capsule;
+}
+
+/* grid_distances(grid, vertices, faces, points, out) -> triangle tests made. The
+ * vertices and faces must be those the grid was built from (their sizes are checked). */
+static PyObject *grid_distances(PyObject *self, PyObject *args) {
+    PyObject *o_grid, *o_vert, *o_faces, *o_points, *o_out;
+    buffer_t b[4] = {{0}};
+    if (!PyArg_ParseTuple(args, "OOOOO", &o_grid, &o_vert, &o_faces, &o_points, &o_out)) return NULL;
+    grid_t *g = PyCapsule_GetPointer(o_grid, "lgcraft.grid");
+    if (!g) return NULL;
+    if (surface_args(o_vert, o_faces, o_points, o_out, b) < 0) {
+        release(b, 4);
+        return NULL;
+    }
+    if (count_of(&b[0], 3) != g->n || count_of(&b[1], 3) != g->m) {
+        PyErr_SetString(PyExc_ValueError, "grid_distances: not the surface this grid was built from");
+        release(b, 4);
+        return NULL;
+    }
+    long long tests;
+    Py_BEGIN_ALLOW_THREADS
+    tests = grid_query(g, b[0].view.buf, b[1].view.buf, b[2].view.buf, count_of(&b[2], 3), b[3].view.buf);
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    if (tests < 0) return PyErr_NoMemory();
     return PyLong_FromLongLong(tests);
 }
 
@@ -839,6 +930,45 @@ static PyObject *component_stats(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* -- face_areas ----------------------------------------------------------------------- */
+
+static PyObject *face_areas(PyObject *self, PyObject *args) {
+    PyObject *o_vert, *o_faces, *o_out;
+    buffer_t b[3] = {{0}};
+    if (!PyArg_ParseTuple(args, "OOO", &o_vert, &o_faces, &o_out)) return NULL;
+    if (get_buffer(o_vert, &b[0], "vertices", 'f', 8, 0) < 0 ||
+        get_buffer(o_faces, &b[1], "faces", 'i', 8, 0) < 0 ||
+        get_buffer(o_out, &b[2], "out", 'f', 8, 1) < 0) {
+        release(b, 3);
+        return NULL;
+    }
+    Py_ssize_t n = count_of(&b[0], 3), m = count_of(&b[1], 3);
+    if (count_of(&b[2], 1) != m) {
+        PyErr_SetString(PyExc_ValueError, "face_areas: array sizes disagree");
+        release(b, 3);
+        return NULL;
+    }
+    const double *v = b[0].view.buf;
+    const int64_t *faces = b[1].view.buf;
+    double *out = b[2].view.buf;
+    if (check_ids(faces, 3 * m, n, "faces") < 0) {
+        release(b, 3);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t f = 0; f < m; f++) {
+        const double *p0 = v + 3 * faces[3 * f], *p1 = v + 3 * faces[3 * f + 1], *p2 = v + 3 * faces[3 * f + 2];
+        double e1[3] = {p1[0] - p0[0], p1[1] - p0[1], p1[2] - p0[2]};
+        double e2[3] = {p2[0] - p0[0], p2[1] - p0[1], p2[2] - p0[2]};
+        double x = e1[1] * e2[2] - e1[2] * e2[1], y = e1[2] * e2[0] - e1[0] * e2[2],
+               z = e1[0] * e2[1] - e1[1] * e2[0];
+        out[f] = 0.5 * sqrt(x * x + y * y + z * z);
+    }
+    Py_END_ALLOW_THREADS
+    release(b, 3);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"clean_faces", clean_faces, METH_VARARGS,
      "clean_faces(faces, pos_ids, vertices, min_area, keep) -> (degenerate, duplicate)"},
@@ -849,8 +979,12 @@ static PyMethodDef methods[] = {
      "spatial_layout(vertices, faces, positions, indices, vertex_order) -> None"},
     {"component_stats", component_stats, METH_VARARGS,
      "component_stats(vertices, faces, labels, stats) -> None"},
+    {"face_areas", face_areas, METH_VARARGS, "face_areas(vertices, faces, out) -> None"},
     {"distances", distances, METH_VARARGS,
      "distances(vertices, faces, points, out) -> triangle tests made"},
+    {"build_grid", build_grid, METH_VARARGS, "build_grid(vertices, faces) -> grid"},
+    {"grid_distances", grid_distances, METH_VARARGS,
+     "grid_distances(grid, vertices, faces, points, out) -> triangle tests made"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -291,12 +291,22 @@ def _grid_samples(tri: np.ndarray, target: int):
 
 class Surface:
     """A triangle surface prepared for area-weighted sampling and exact closest-point
-    queries (one gather of the corners, one KD-tree, built on first use and reused)."""
+    queries: one index (the compiled kernel's grid, or the numpy path's KD-tree of
+    surface samples), built by `prepare` or on first use, and reused."""
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, sample_budget: int | None = None):
+        from lgcraft.eyewear import _native
+
         self.vertices, self.faces = vertices, faces
-        self.tri = vertices[faces]
-        self.area = triangle_areas(self.tri)
+        self._tri = None
+        self._grid = self._arrays = None
+        if _native.MODULE is not None:  # no (m, 3, 3) corner array: the kernels need none
+            self._arrays = (np.ascontiguousarray(vertices, dtype=np.float64),
+                            np.ascontiguousarray(faces, dtype=np.int64))
+            self.area = np.empty(len(faces))
+            _native.MODULE.face_areas(*self._arrays, self.area)
+        else:
+            self.area = triangle_areas(self.tri)
         # dense meshes: about their centroids; coarse ones: about 4 points a face, <= 250k
         self.sample_budget = sample_budget or int(np.clip(4 * len(faces), len(faces), 250_000))
         self._tree = None
@@ -305,19 +315,29 @@ class Surface:
         self._reach = 0.0
         self._wide = np.zeros(0, dtype=np.int64)
 
+    @property
+    def tri(self) -> np.ndarray:
+        """The corners of every face, (m, 3, 3), gathered on first use."""
+        if self._tri is None:
+            self._tri = self.vertices[self.faces]
+        return self._tri
+
     def sample(self, count: int, rng) -> np.ndarray:
         """Area-weighted random surface points: a vertex of a zero-area needle face is
         no surface a viewer sees, and the simplifier rightly drops such needles."""
-        return _points_in(self.tri[_pick_faces(self.area, count, rng)], rng)
+        picked = _pick_faces(self.area, count, rng)
+        corners = self.vertices[self.faces[picked]] if self._tri is None else self._tri[picked]
+        return _points_in(corners, rng)
 
     def prepare(self) -> Surface:
-        """Build the closest-point index now (it is built on first use otherwise). The
-        compiled kernel needs none: it files the faces in a grid per call, in less time
-        than the KD-tree takes to build."""
+        """Build the closest-point index now (it is built on first use otherwise): the
+        compiled kernel's grid of the faces, or the KD-tree of the numpy path."""
         from lgcraft.eyewear import _native
 
         if _native.MODULE is None:
             self._index()
+        elif self._grid is None and self._arrays is not None and len(self.faces):
+            self._grid = _native.MODULE.build_grid(*self._arrays)
         return self
 
     def _index(self):
@@ -379,11 +399,13 @@ class Surface:
             return np.zeros(len(points))
         from lgcraft.eyewear import _native
 
-        if _native.MODULE is not None:
+        if _native.MODULE is not None and self._arrays is not None:
             out = np.empty(len(points))
-            _native.MODULE.distances(np.ascontiguousarray(self.vertices, dtype=np.float64),
-                                     np.ascontiguousarray(self.faces, dtype=np.int64),
-                                     np.ascontiguousarray(points, dtype=np.float64), out)
+            points = np.ascontiguousarray(points, dtype=np.float64)
+            if self._grid is not None:
+                _native.MODULE.grid_distances(self._grid, *self._arrays, points, out)
+            else:  # queried once: a grid for this call only
+                _native.MODULE.distances(*self._arrays, points, out)
             return out
         self._index()
         total = self._samples

@@ -449,3 +449,20 @@ def test_simplifier_layout_changes_nothing_that_matters():
                                          samples=1500)[0])
         errors[path] = worst
     assert errors["compiled"] < 1.5 * errors["numpy"] + 0.01
+
+
+def test_a_prepared_grid_answers_like_a_one_off_query_and_checks_its_surface():
+    kernels = _native.MODULE
+    assert kernels is not None
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    v, f = np.asarray(sphere.vertices), np.asarray(sphere.faces, dtype=np.int64)
+    pts = np.random.default_rng(2).normal(size=(300, 3)) * 2
+    grid = kernels.build_grid(v, f)
+    once, again = np.empty(300), np.empty(300)
+    kernels.distances(v, f, pts, once)
+    kernels.grid_distances(grid, v, f, pts, again)
+    np.testing.assert_array_equal(once, again)
+    with pytest.raises(ValueError):  # another surface's arrays
+        kernels.grid_distances(grid, v, f[:-1], pts, again)
+    with pytest.raises(TypeError):
+        kernels.grid_distances("not a grid", v, f, pts, again)
