@@ -720,8 +720,11 @@ static PyObject *grid_distances(PyObject *self, PyObject *args) {
     PyObject *o_grid, *o_vert, *o_faces, *o_points, *o_out;
     buffer_t b[4] = {{0}};
     if (!PyArg_ParseTuple(args, "OOOOO", &o_grid, &o_vert, &o_faces, &o_points, &o_out)) return NULL;
+    if (!PyCapsule_IsValid(o_grid, "lgcraft.grid")) {
+        PyErr_SetString(PyExc_TypeError, "grid: expected a grid from build_grid()");
+        return NULL;
+    }
     grid_t *g = PyCapsule_GetPointer(o_grid, "lgcraft.grid");
-    if (!g) return NULL;
     if (surface_args(o_vert, o_faces, o_points, o_out, b) < 0) {
         release(b, 4);
         return NULL;
