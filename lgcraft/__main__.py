@@ -1,5 +1,3 @@
-import sys
+from lgcraft.cli import exit_process, main
 
-from lgcraft.cli import main
-
-sys.exit(main())
+exit_process(main())

@@ -10,6 +10,7 @@ import difflib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -195,5 +196,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+_QUICK_EXIT = False
+
+
+def allow_quick_exit() -> None:
+    """Called by a command once every file it makes is written and closed: the process
+    may then end without Python's teardown of its modules (~0.07 s after a mesh batch
+    has loaded numpy and the mesh libraries), which has nothing left to save."""
+    global _QUICK_EXIT
+    _QUICK_EXIT = True
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code``: at once (streams flushed) when the command allowed
+    it, else through the normal interpreter shutdown."""
+    if _QUICK_EXIT:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more to say
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def run() -> None:  # pragma: no cover - console entry
-    sys.exit(main())
+    exit_process(main())

@@ -70,6 +70,9 @@ def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out
     with out_.progress(f"Preparing {len(paths)} file(s)", total=len(paths)) as advance:
         batch = run_batch(paths, out, settings, jobs=jobs, resume=resume,
                           on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"))
+    from lgcraft.cli import allow_quick_exit
+
+    allow_quick_exit()  # every output and the batch files are written and closed
     summary = batch_summary(batch)
 
     def render():

@@ -250,3 +250,25 @@ def test_batch_workers_never_hang_after_queries_in_the_parent(tmp_path, preload)
                             text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["3", "False" if preload else "True"]
+
+
+def test_the_real_entry_ends_quickly_with_everything_written(tmp_path, frame_files):
+    """`python -m lgcraft` (the console script's path): prep allows the quick exit, so
+    stdout, stderr and every file must be complete without Python's teardown."""
+    bad = tmp_path / "broken.stl"
+    bad.write_bytes(b"solid nothing\nfacet normal 0 0 0\n")
+    out = tmp_path / "out"
+    ok = subprocess.run([sys.executable, "-m", "lgcraft", "--json", "eyewear", "prep",
+                         str(frame_files["glb_m"]), "--out", str(out), "--max-triangles", "3000"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads(ok.stdout)  # the whole document, flushed before the exit
+    assert summary["files"][0]["status"] == "ok"
+    report = json.loads((out / "frame-m.report.json").read_text())
+    assert report["triangles_out"] <= 3000
+    assert (out / "frame-m.glb").stat().st_size > 1000
+    failed = subprocess.run([sys.executable, "-m", "lgcraft", "eyewear", "prep", str(bad),
+                             "--out", str(tmp_path / "out2")], capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert "Error: 1 of 1 file(s) failed" in failed.stderr
+    assert json.loads((tmp_path / "out2" / "batch.json").read_text())["files"][0]["status"] == "failed"
