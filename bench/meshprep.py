@@ -18,6 +18,7 @@ parallel batches. Every figure is a ratio within this one run.
    each way, whole model) for both outputs against the same input surface, in mm; ours
    is mapped back into the input's coordinates with the pose from its report.
 2. The same prep on ~1M faces: time ratio 1M / 500k (in-process, interleaved, best of 3).
+   The same 500k prep on the numpy path (no C compiler) against the compiled kernels.
 3. Eight ~120k-face frames: `run_batch` with jobs=2 vs jobs=1, interleaved, best of 3,
    with a probe of how much a second process can gain on this machine at the time.
 """
@@ -218,6 +219,22 @@ def main() -> None:
         results["prep_large_s"] = min(large_times)
         results["prep_all_s"] = {"500k": small_times, "1M": large_times}
         results["scaling_ratio"] = results["prep_large_s"] / results["prep_small_s"]
+
+        # 2b. the compiled kernels against the numpy path an install without a C compiler
+        # runs (same results), in-process on the 500k frame, interleaved, best of 3 each
+        from lgcraft.eyewear import _native
+
+        if _native.MODULE is not None:
+            compiled_times, numpy_times = [], []
+            for i in range(3):
+                for name, times in (("compiled", compiled_times), ("numpy", numpy_times)):
+                    with _native.path(name):
+                        start = time.perf_counter()
+                        prepare_file(src, tmpdir / f"kernels-{name}{i}", src.stem, PrepSettings())
+                        times.append(time.perf_counter() - start)
+            results["prep_compiled_s"] = min(compiled_times)
+            results["prep_numpy_path_s"] = min(numpy_times)
+            results["numpy_path_over_compiled"] = min(numpy_times) / min(compiled_times)
 
         # 3. parallel batch
         named = [make_input(tmpdir / "batch", batch_faces, seed=10 + i, name=f"frame{i}.glb")
