@@ -1,12 +1,14 @@
-/* Mesh repair kernels for lgcraft.eyewear.repair: the per-face passes that numpy can
- * only do as a dozen full-array temporaries and sorts. Each runs in O(n) (one counting
- * sort of half-edges by their lower vertex, one hash table, one breadth-first search)
- * with the GIL released, so parts repair on several cores at once.
+/* Compiled kernels for lgcraft.eyewear: the per-face passes that numpy can only do as a
+ * dozen full-array temporaries and sorts. Repair (a counting sort of half-edges by their
+ * lower vertex, a hash of sorted face corners, a breadth-first search), the exact
+ * point-to-surface distance of the error check (a uniform grid searched in shells), the
+ * simplifier's memory layout (a Morton curve), per-component sums and face areas. All
+ * O(n), all with the GIL released, so parts and files run on several cores at once.
  *
  * Arrays come in through the buffer protocol (C-contiguous numpy arrays), outputs are
- * arrays the caller allocated; every function checks sizes and formats and raises
- * ValueError on a mismatch. repair.py keeps an equivalent numpy path, used when this
- * module was not built, and the tests compare the two.
+ * arrays the caller allocated; every function checks sizes, formats and indices and
+ * raises ValueError on a mismatch. Each caller keeps an equivalent numpy path, used when
+ * this module was not built (see _native.py), and the tests compare the two.
  *
  *   clean_faces(faces, pos_ids, vertices, min_area, keep) -> (degenerate, duplicate)
  *   orient(faces, pos_ids, vertices, n_pos, flip, labels, partner)
@@ -540,6 +542,10 @@ static int grid_build(grid_t *g, const double *v, const int64_t *faces, Py_ssize
     double extent = MAX3(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
     double cell = 3.0 * sqrt(area / (double)m);
     if (!(cell > extent * 1e-6)) cell = MAX2(extent * 1e-3, 1e-300);
+    if (!isfinite(extent) || !isfinite(cell)) {  /* not a real surface: one cell, brute force */
+        for (int a = 0; a < 3; a++) lo[a] = hi[a] = 0;
+        cell = INFINITY;
+    }
     for (;;) {
         double total = 1;
         for (int a = 0; a < 3; a++) total *= floor((hi[a] - lo[a]) / cell) + 1;

@@ -386,11 +386,11 @@ class Surface:
         """Exact distance of each point to the surface.
 
         By the compiled kernel where it was built (a grid of the faces, searched in
-        growing shells around each point). Otherwise: the faces owning the ``k`` nearest samples give a first answer d. A closer face
-        would have a sample within d + r of the point (r: the largest coverage radius,
-        leaving out the few widest faces, which are tested by bounding sphere), so where
-        the k-th sample is nearer than that, ever more neighbours (up to every sample in
-        that ball) are tested too. Among the neighbours, a face is tested only if one of
+        growing shells around each point). Otherwise: the faces owning the ``k`` nearest
+        samples give a first answer d. A closer face would have a sample within d + r of
+        the point (r: the largest coverage radius, leaving out the few widest faces,
+        which are tested by bounding sphere), so where the k-th sample is nearer than
+        that, ever more neighbours (up to every sample in that ball) are tested too. Among the neighbours, a face is tested only if one of
         its samples lies within its own coverage radius of an upper bound on the answer
         (the nearest sample's distance: a sample lies on its face), as only then can it
         be nearer.

@@ -16,6 +16,7 @@ The tests hold both paths to the same results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -190,9 +191,10 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
     if len(f) == 0:
         return Topology(0, 0, 0, 0)
     if _native.MODULE is not None:
-        _, _, n_comp, _, boundary, nonmanifold, inconsistent = _native_orient(
-            _int64(faces[good]), _int64(ids), _float64(vertices), int(ids.max()) + 1)
-        return Topology(boundary, nonmanifold, inconsistent, n_comp)
+        found = _native_orient(_int64(faces[good]), _int64(ids), _float64(vertices),
+                               int(ids.max()) + 1)
+        return Topology(found.boundary_edges, found.nonmanifold_edges, found.inconsistent_edges,
+                        found.components)
     fa, fb, parity, boundary, nonmanifold, *_ = _manifold_pairs(f, int(ids.max()) + 1)
     n_comp, _ = connected_labels(len(f), fa, fb)
     return Topology(boundary, nonmanifold, int(parity.sum()), int(n_comp))
@@ -252,17 +254,30 @@ def _float64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-def _native_orient(faces: np.ndarray, pos_ids: np.ndarray, vertices: np.ndarray, n_pos: int):
-    """`_meshcore.orient`: (flip mask, labels, components, inward components, boundary,
-    non-manifold and inconsistent edge counts), and the partner of each half-edge."""
+class _Oriented(NamedTuple):
+    """What `_meshcore.orient` finds: per face the flip and component, per half-edge its
+    partner (-1 boundary, -2 non-manifold), and the counts."""
+
+    flip: np.ndarray  # bool, final (consistent and outward)
+    labels: np.ndarray
+    components: int
+    inward: int  # components turned over as a whole
+    partner: np.ndarray
+    boundary_edges: int
+    nonmanifold_edges: int
+    inconsistent_edges: int  # in the input's winding
+
+
+def _native_orient(faces: np.ndarray, pos_ids: np.ndarray, vertices: np.ndarray, n_pos: int,
+                   ) -> _Oriented:
     m = len(faces)
     flip = np.empty(m, dtype=np.uint8)
     labels = np.empty(m, dtype=np.int64)
     partner = np.empty(3 * m, dtype=np.int64)
-    n_comp, inward, boundary, nonmanifold, inconsistent = _native.MODULE.orient(
+    components, inward, boundary, nonmanifold, inconsistent = _native.MODULE.orient(
         faces, pos_ids, vertices, n_pos, flip, labels, partner)
-    return (flip.view(bool), labels, n_comp, (inward, partner), boundary, nonmanifold,
-            inconsistent)
+    return _Oriented(flip.view(bool), labels, components, inward, partner, boundary, nonmanifold,
+                     inconsistent)
 
 
 def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
@@ -310,11 +325,11 @@ def _orient_native(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray)
     (by undirected edge), so holes are filled the same way."""
     faces, pos_ids = _int64(faces), _int64(pos_ids)
     n_v = int(pos_ids.max()) + 1
-    flipped_mask, labels, _, (inward, partner), *_ = _native_orient(
-        faces, pos_ids, _float64(vertices), n_v)
+    found = _native_orient(faces, pos_ids, _float64(vertices), n_v)
+    flipped_mask = found.flip
     out = faces.copy()
     out[flipped_mask] = out[flipped_mask][:, ::-1]
-    single = np.flatnonzero(partner == -1)
+    single = np.flatnonzero(found.partner == -1)
     face, corner = single // 3, single % 3
     topo = pos_ids[faces]
     boundary = np.stack([topo[face, corner], topo[face, (corner + 1) % 3]], axis=1)
@@ -323,7 +338,7 @@ def _orient_native(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray)
     boundary, face = boundary[order], face[order]
     turned = flipped_mask[face]
     boundary[turned] = boundary[turned][:, ::-1]
-    return out, flipped_mask, int(inward), labels, boundary
+    return out, flipped_mask, int(found.inward), found.labels, boundary
 
 
 def _boundary_loops(edges: np.ndarray, n_v: int, max_edges: int) -> list[np.ndarray | None]:

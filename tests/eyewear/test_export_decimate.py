@@ -466,3 +466,17 @@ def test_a_prepared_grid_answers_like_a_one_off_query_and_checks_its_surface():
         kernels.grid_distances(grid, v, f[:-1], pts, again)
     with pytest.raises(TypeError):
         kernels.grid_distances("not a grid", v, f, pts, again)
+
+
+def test_distances_end_on_non_finite_or_collapsed_surfaces():
+    """No grid can be sized for NaN/inf corners or a surface with no area: one cell is
+    searched instead, and the call returns (the loader refuses NaN; this is the guard)."""
+    kernels = _native.MODULE
+    assert kernels is not None
+    pts = np.array([[0.5, 0.5, 0.5], [2.0, 2.0, 2.0]])
+    out = np.empty(2)
+    kernels.distances(np.array([[0, 0, 0], [1, 0, 0], [np.nan, 1, 0], [0, 0, np.inf]], float),
+                      np.array([[0, 1, 2], [0, 1, 3]]), pts, out)
+    np.testing.assert_allclose(out, [np.sqrt(0.5), 3.0])  # the finite edge (0,0,0)-(1,0,0)
+    kernels.distances(np.zeros((3, 3)), np.array([[0, 1, 2]]), pts, out)
+    np.testing.assert_allclose(out, np.linalg.norm(pts, axis=1))
