@@ -82,6 +82,22 @@ static int check_ids(const int64_t *ids, Py_ssize_t n, int64_t limit, const char
     return 0;
 }
 
+/* The faces, position ids and vertices of a repair call, checked (faces index the
+ * vertices, one position id per vertex): 0, or -1 with an exception set. */
+static int repair_args(PyObject *o_faces, PyObject *o_pos, PyObject *o_vert, buffer_t *b,
+                       const char *name) {
+    if (get_buffer(o_faces, &b[0], "faces", 'i', 8, 0) < 0 ||
+        get_buffer(o_pos, &b[1], "pos_ids", 'i', 8, 0) < 0 ||
+        get_buffer(o_vert, &b[2], "vertices", 'f', 8, 0) < 0) {
+        return -1;
+    }
+    if (count_of(&b[2], 3) != count_of(&b[1], 1)) {
+        PyErr_Format(PyExc_ValueError, "%s: one position id per vertex expected", name);
+        return -1;
+    }
+    return check_ids(b[0].view.buf, 3 * count_of(&b[0], 3), count_of(&b[1], 1), "faces");
+}
+
 /* -- clean_faces ------------------------------------------------------------------- */
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c) {
@@ -107,34 +123,19 @@ static PyObject *clean_faces(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOdO", &o_faces, &o_pos, &o_vert, &min_area, &o_keep)) {
         return NULL;
     }
-    if (get_buffer(o_faces, &b[0], "faces", 'i', 8, 0) < 0 ||
-        get_buffer(o_pos, &b[1], "pos_ids", 'i', 8, 0) < 0 ||
-        get_buffer(o_vert, &b[2], "vertices", 'f', 8, 0) < 0 ||
+    if (repair_args(o_faces, o_pos, o_vert, b, "clean_faces") < 0 ||
         get_buffer(o_keep, &b[3], "keep", 'u', 1, 1) < 0) {
         release(b, 4);
         return NULL;
     }
-    Py_ssize_t m = count_of(&b[0], 3), n = count_of(&b[1], 1);
+    Py_ssize_t m = count_of(&b[0], 3);
     const int64_t *faces = b[0].view.buf, *pos = b[1].view.buf;
     const double *v = b[2].view.buf;
     uint8_t *keep = b[3].view.buf;
-    if (count_of(&b[2], 3) != n || count_of(&b[3], 1) != m) {
-        PyErr_SetString(PyExc_ValueError, "clean_faces: array sizes disagree");
+    if (count_of(&b[3], 1) != m) {
+        PyErr_SetString(PyExc_ValueError, "clean_faces: one keep flag per face expected");
         release(b, 4);
         return NULL;
-    }
-    if (check_ids(faces, 3 * m, n, "faces") < 0) {
-        release(b, 4);
-        return NULL;
-    }
-    int64_t max_pos = -1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (pos[i] < 0) {
-            PyErr_SetString(PyExc_ValueError, "pos_ids: negative id");
-            release(b, 4);
-            return NULL;
-        }
-        if (pos[i] > max_pos) max_pos = pos[i];
     }
     size_t cap = 16;
     while (cap < (size_t)(2 * m)) cap <<= 1;
@@ -235,9 +236,7 @@ static PyObject *orient(PyObject *self, PyObject *args) {
                           &o_partner)) {
         return NULL;
     }
-    if (get_buffer(o_faces, &b[0], "faces", 'i', 8, 0) < 0 ||
-        get_buffer(o_pos, &b[1], "pos_ids", 'i', 8, 0) < 0 ||
-        get_buffer(o_vert, &b[2], "vertices", 'f', 8, 0) < 0 ||
+    if (repair_args(o_faces, o_pos, o_vert, b, "orient") < 0 ||
         get_buffer(o_flip, &b[3], "flip", 'u', 1, 1) < 0 ||
         get_buffer(o_labels, &b[4], "labels", 'i', 8, 1) < 0 ||
         get_buffer(o_partner, &b[5], "partner", 'i', 8, 1) < 0) {
@@ -249,13 +248,13 @@ static PyObject *orient(PyObject *self, PyObject *args) {
     const double *v = b[2].view.buf;
     uint8_t *flip = b[3].view.buf;
     int64_t *labels = b[4].view.buf, *partner = b[5].view.buf;
-    if (count_of(&b[2], 3) != n || count_of(&b[3], 1) != m || count_of(&b[4], 1) != m ||
-        count_of(&b[5], 1) != 3 * m || n_pos < 0) {
+    if (count_of(&b[3], 1) != m || count_of(&b[4], 1) != m || count_of(&b[5], 1) != 3 * m ||
+        n_pos < 0) {
         PyErr_SetString(PyExc_ValueError, "orient: array sizes disagree");
         release(b, 6);
         return NULL;
     }
-    if (check_ids(faces, 3 * m, n, "faces") < 0 || check_ids(pos, n, n_pos, "pos_ids") < 0) {
+    if (check_ids(pos, n, n_pos, "pos_ids") < 0) {
         release(b, 6);
         return NULL;
     }
