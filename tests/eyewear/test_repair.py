@@ -282,3 +282,22 @@ def test_compiled_kernels_refuse_bad_arrays(kernels, call):
         return
     with pytest.raises(ValueError):
         call(KERNELS)
+
+
+def test_compiled_kernels_match_numpy_around_a_high_valence_vertex(kernels):
+    """A cone of 3000 sections: its apex and base centre each touch thousands of edges
+    (the kernel sorts such a bucket instead of scanning it), with flips and a hole."""
+    if kernels == "numpy" or KERNELS is None:
+        return
+    rng = np.random.default_rng(5)
+    cone = trimesh.creation.cone(radius=1.0, height=2.0, sections=3000)
+    faces = np.asarray(cone.faces).copy()
+    flip = rng.random(len(faces)) < 0.3
+    faces[flip] = faces[flip][:, ::-1]
+    part = Part("cone", np.asarray(cone.vertices), faces[1:])
+    fast, fast_report = repair_part(part)
+    with _native.path("numpy"):
+        slow, slow_report = repair_part(part)
+    assert fast_report == slow_report and fast_report.holes_filled == 1
+    np.testing.assert_array_equal(fast.faces, slow.faces)
+    assert trimesh.Trimesh(fast.vertices, fast.faces).is_winding_consistent
