@@ -1,8 +1,10 @@
 """glTF 2.0 / GLB read and write in numpy alone, for the common case: triangle meshes
-whose materials are plain PBR factors (no textures). That case needs no trimesh (whose
-import, with scipy.spatial behind it, costs more than reading a 500k-face file). Files
-this module does not take (textures, compression or quantization extensions, sparse
-accessors, points and lines) make `read_gltf` return None, and the caller loads them with
+whose materials are PBR factors and PNG/JPEG textures on the first UV set (kept as the
+file had them, extensions included; images resized to the profile's texture budget on
+write). That case needs no trimesh (whose import, with scipy.spatial behind it, costs
+more than reading a 500k-face file). Files this module does not take (compression or
+quantization extensions, sparse accessors, points and lines, textures on a second UV set
+or in other image formats) make `read_gltf` return None, and the caller loads them with
 trimesh instead.
 
 >>> parts = read_gltf(Path("frame.glb"))                      # doctest: +SKIP
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
 import struct
 from dataclasses import dataclass, field
@@ -31,42 +34,154 @@ _TRIANGLES = 4
 _JSON_CHUNK, _BIN_CHUNK = 0x4E4F534A, 0x004E4942
 
 
+@dataclass(frozen=True, eq=False)
+class GltfTexture:
+    """One texture of a material: the encoded image (PNG or JPEG, as in the file) and
+    its sampler. Shared, never modified: parts using the same texture hold the same one."""
+
+    image: bytes
+    mime: str
+    sampler: dict | None = None
+    name: str | None = None
+
+    def size(self) -> tuple[int, int]:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.image)) as image:
+            return image.size
+
+    def to_pil(self):
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(self.image))
+        image.load()
+        return image
+
+    def limited(self, max_px: int) -> GltfTexture:
+        """This texture with its image at most ``max_px`` on a side (the same object
+        when it already is), in its own format."""
+        width, height = self.size()
+        if max(width, height) <= max_px:
+            return self
+        image = self.to_pil()
+        image.thumbnail((max_px, max_px))
+        out = io.BytesIO()
+        if self.mime == "image/jpeg":
+            image.convert("RGB").save(out, format="JPEG", quality=92)
+        else:
+            image.save(out, format="PNG")
+        return GltfTexture(out.getvalue(), self.mime, self.sampler, self.name)
+
+
+_TRIMESH_TEXTURES = {  # glTF textureInfo -> trimesh PBRMaterial field
+    ("pbrMetallicRoughness", "baseColorTexture"): "baseColorTexture",
+    ("pbrMetallicRoughness", "metallicRoughnessTexture"): "metallicRoughnessTexture",
+    ("normalTexture",): "normalTexture",
+    ("occlusionTexture",): "occlusionTexture",
+    ("emissiveTexture",): "emissiveTexture",
+}
+
+
 @dataclass
 class GltfMaterial:
-    """A glTF material made of factors only (colour, metal, roughness, alpha...): kept as
-    its JSON object and written back as it was."""
+    """A glTF material kept as its JSON object (factors, extensions) and written back as
+    it was; its textureInfo ``index`` values point into ``textures``."""
 
     spec: dict = field(default_factory=dict)
+    textures: list[GltfTexture] = field(default_factory=list)
 
     @property
     def name(self) -> str | None:
         return self.spec.get("name")
 
     def copy(self) -> GltfMaterial:
-        return GltfMaterial(copy.deepcopy(self.spec))
+        return GltfMaterial(copy.deepcopy(self.spec), list(self.textures))
 
     def to_trimesh(self):
-        """The same material as a trimesh `PBRMaterial` (for USDZ and previews)."""
+        """The same material as a trimesh `PBRMaterial` (for USDZ and previews): the
+        core factors and textures (extensions have no trimesh counterpart)."""
         from trimesh.visual.material import PBRMaterial
 
         pbr = self.spec.get("pbrMetallicRoughness", {})
         colour = pbr.get("baseColorFactor")  # floats 0..1 (JSON may hold 1 as an int)
         colour = None if colour is None else [float(c) for c in colour]
+        images = {}
+        for path, field_name in _TRIMESH_TEXTURES.items():
+            info = self.spec
+            for key in path:
+                info = info.get(key, {}) if isinstance(info, dict) else {}
+            if isinstance(info, dict) and isinstance(info.get("index"), int) \
+                    and 0 <= info["index"] < len(self.textures):
+                images[field_name] = self.textures[info["index"]].to_pil()
         return PBRMaterial(name=self.name, baseColorFactor=colour,
                            metallicFactor=pbr.get("metallicFactor"),
                            roughnessFactor=pbr.get("roughnessFactor"),
                            emissiveFactor=self.spec.get("emissiveFactor"),
                            alphaMode=self.spec.get("alphaMode"),
                            alphaCutoff=self.spec.get("alphaCutoff"),
-                           doubleSided=self.spec.get("doubleSided"))
+                           doubleSided=self.spec.get("doubleSided"), **images)
 
 
-def _has_texture(value) -> bool:
+def _texture_infos(value, out: list | None = None) -> list[dict]:
+    """Every textureInfo object (a ``...Texture`` key's value) in a material, in place."""
+    out = [] if out is None else out
     if isinstance(value, dict):
-        return any(k.endswith("Texture") or _has_texture(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_texture(v) for v in value)
-    return False
+        for key, item in value.items():
+            if key.endswith("Texture") and isinstance(item, dict):
+                out.append(item)
+            else:
+                _texture_infos(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _texture_infos(item, out)
+    return out
+
+
+def _extension_names(value, out: set | None = None) -> set[str]:
+    """The names of every extension used anywhere in a JSON value."""
+    out = set() if out is None else out
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "extensions" and isinstance(item, dict):
+                out.update(item)
+            _extension_names(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _extension_names(item, out)
+    return out
+
+
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _image_mime(image: dict) -> str | None:
+    """The image's type when it is PNG or JPEG (declared, or from the file name)."""
+    mime = image.get("mimeType")
+    uri = image.get("uri", "")
+    if mime is None and uri.startswith("data:"):
+        mime = uri[5:].split(";", 1)[0].split(",", 1)[0]
+    if mime is None and uri:
+        mime = _IMAGE_TYPES.get(Path(unquote(uri)).suffix.lower())
+    return mime if mime in ("image/png", "image/jpeg") else None
+
+
+def _texture_ok(doc: dict, info: dict) -> bool:
+    """Whether this module can carry a textureInfo through: first UV set, a plain
+    texture of a PNG or JPEG image."""
+    if info.get("texCoord", 0) != 0:
+        return False
+    textures, images = doc.get("textures", []), doc.get("images", [])
+    index = info.get("index")
+    if not isinstance(index, int) or not 0 <= index < len(textures):
+        return False
+    texture = textures[index]
+    source, sampler = texture.get("source"), texture.get("sampler")
+    if texture.get("extensions") or not isinstance(source, int) or not 0 <= source < len(images):
+        return False
+    if sampler is not None and not (isinstance(sampler, int) and 0 <= sampler < len(doc.get("samplers", []))):
+        return False
+    image = images[source]
+    return _image_mime(image) is not None and ("uri" in image or "bufferView" in image)
 
 
 def split_glb(data: bytes, name: str) -> tuple[dict, bytes | None]:
@@ -108,8 +223,10 @@ def _supported(doc: dict) -> bool:
             if prim.get("extensions"):
                 return False
             index = prim.get("material")
-            if index is not None and (not isinstance(index, int) or index >= len(materials)
-                                      or _has_texture(materials[index])):
+            if index is not None and (not isinstance(index, int) or not 0 <= index < len(materials)
+                                      or not isinstance(materials[index], dict)
+                                      or not all(_texture_ok(doc, info)
+                                                 for info in _texture_infos(materials[index]))):
                 return False
     return all("sparse" not in a and "bufferView" in a for a in doc.get("accessors", []))
 
@@ -118,6 +235,8 @@ class _Reader:
     def __init__(self, doc: dict, path: Path, binary: bytes | None):
         self.doc, self.path, self.binary = doc, path, binary
         self.buffers: dict[int, bytes] = {}
+        self.textures: dict[int, GltfTexture] = {}
+        self.images: dict[int, bytes] = {}
 
     def fail(self, what: str) -> MeshError:
         return MeshError(f"{self.path.name}: corrupt glTF ({what})",
@@ -143,6 +262,50 @@ class _Reader:
                 data = (self.path.parent / unquote(uri)).read_bytes()
             self.buffers[index] = data
         return self.buffers[index]
+
+    def texture(self, index: int) -> GltfTexture:
+        """The texture ``index`` of the document (one object per index: parts share it)."""
+        if index not in self.textures:
+            spec = self.doc["textures"][index]
+            image = self.doc["images"][spec["source"]]
+            sampler = spec.get("sampler")
+            self.textures[index] = GltfTexture(
+                self.image(spec["source"]), _image_mime(image),
+                None if sampler is None else copy.deepcopy(self.doc["samplers"][sampler]),
+                spec.get("name") or image.get("name"))
+        return self.textures[index]
+
+    def image(self, index: int) -> bytes:
+        """The encoded bytes of image ``index`` (one object per image: textures share it)."""
+        if index not in self.images:
+            image = self.doc["images"][index]
+            uri = image.get("uri")
+            if uri is None:
+                view = self.doc["bufferViews"][image["bufferView"]]
+                start = int(view.get("byteOffset", 0))
+                data = self.buffer(view["buffer"])[start:start + int(view["byteLength"])]
+                if len(data) != int(view["byteLength"]):
+                    raise self.fail(f"image {index} runs past its buffer")
+            elif uri.startswith("data:"):
+                try:
+                    data = base64.b64decode(uri.split(",", 1)[1])
+                except (IndexError, ValueError) as exc:
+                    raise self.fail("bad image data URI") from exc
+            else:  # already checked to exist inside the folder
+                data = (self.path.parent / unquote(uri)).read_bytes()
+            self.images[index] = bytes(data)
+        return self.images[index]
+
+    def material(self, index: int) -> GltfMaterial:
+        """Material ``index`` with its textures, their indices made local to it."""
+        spec = copy.deepcopy(self.doc["materials"][index])
+        textures: list[GltfTexture] = []
+        for info in _texture_infos(spec):
+            texture = self.texture(info["index"])
+            if texture not in textures:
+                textures.append(texture)
+            info["index"] = textures.index(texture)
+        return GltfMaterial(spec, textures)
 
     def accessor(self, index: int) -> np.ndarray:
         try:
@@ -215,7 +378,6 @@ def read_gltf(path: Path, doc: dict | None = None, binary: bytes | None = None,
     else:  # no scene: every node nobody holds as a child
         held = {c for n in nodes for c in n.get("children", [])}
         roots = [i for i in range(len(nodes)) if i not in held]
-    materials = doc.get("materials", [])
     parts: list[Part] = []
     used: set[str] = set()
     stack = [(int(r), np.eye(4)) for r in reversed(roots)]
@@ -234,7 +396,7 @@ def read_gltf(path: Path, doc: dict | None = None, binary: bytes | None = None,
                 raise reader.fail(f"node {index} points to no mesh") from exc
             base = str(node.get("name", index))
             for k, prim in enumerate(mesh.get("primitives", [])):
-                part = _primitive_part(reader, prim, world, materials)
+                part = _primitive_part(reader, prim, world)
                 if part is None:
                     continue
                 name = base if k == 0 else f"{base}_{k}"
@@ -247,8 +409,7 @@ def read_gltf(path: Path, doc: dict | None = None, binary: bytes | None = None,
     return parts
 
 
-def _primitive_part(reader: _Reader, prim: dict, world: np.ndarray, materials: list,
-                    ) -> Part | None:
+def _primitive_part(reader: _Reader, prim: dict, world: np.ndarray) -> Part | None:
     attrs = prim["attributes"]
     vertices = reader.accessor(attrs["POSITION"]).astype(np.float64)[:, :3]
     if "indices" in prim:
@@ -270,7 +431,7 @@ def _primitive_part(reader: _Reader, prim: dict, world: np.ndarray, materials: l
             uv = None
     material = None
     if prim.get("material") is not None:
-        material = GltfMaterial(copy.deepcopy(materials[prim["material"]]))
+        material = reader.material(prim["material"])
     return Part("", vertices, faces, uv, material)
 
 
@@ -289,8 +450,50 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def can_write(parts: list[Part]) -> bool:
-    """True when `glb_from_parts` keeps every material (none, or factors only)."""
+    """True when `glb_from_parts` keeps every material (none, or read by this module)."""
     return all(p.material is None or isinstance(p.material, GltfMaterial) for p in parts)
+
+
+class _Textures:
+    """The images, samplers and textures of the output, each written once however many
+    parts share it, images limited to ``max_px`` on a side."""
+
+    def __init__(self, builder: _Builder, max_px: int | None) -> None:
+        self.builder, self.max_px = builder, max_px
+        self.images: list[dict] = []
+        self.samplers: list[dict] = []
+        self.textures: list[dict] = []
+        self._image_of: dict[int, int] = {}
+        self._sampler_of: dict[str, int] = {}
+        self._texture_of: dict[tuple, int] = {}
+
+    def index(self, texture: GltfTexture) -> int:
+        image = self._image_of.get(id(texture.image))  # textures of one image share it
+        if image is None:
+            limited = texture.limited(self.max_px) if self.max_px else texture
+            view = self.builder.add_bytes(limited.image)
+            self.images.append({"bufferView": view, "mimeType": limited.mime,
+                                **({"name": texture.name} if texture.name else {})})
+            image = self._image_of[id(texture.image)] = len(self.images) - 1
+        sampler = None
+        if texture.sampler is not None:
+            key = json.dumps(texture.sampler, sort_keys=True)
+            if key not in self._sampler_of:
+                self.samplers.append(copy.deepcopy(texture.sampler))
+                self._sampler_of[key] = len(self.samplers) - 1
+            sampler = self._sampler_of[key]
+        if (image, sampler) not in self._texture_of:
+            entry = {"source": image} if sampler is None else {"sampler": sampler, "source": image}
+            self.textures.append(entry)
+            self._texture_of[(image, sampler)] = len(self.textures) - 1
+        return self._texture_of[(image, sampler)]
+
+    def material(self, material: GltfMaterial) -> dict:
+        """The material's JSON with its texture indices made those of the output."""
+        spec = copy.deepcopy(material.spec)
+        for info in _texture_infos(spec):
+            info["index"] = self.index(material.textures[info["index"]])
+        return spec
 
 
 class _Builder:
@@ -318,20 +521,31 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
+    def add_bytes(self, data: bytes) -> int:
+        """A buffer view of raw bytes (an image); its index."""
+        while len(self.blob) % 4:
+            self.blob.append(0)
+        self.views.append({"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(data)})
+        self.blob += data
+        return len(self.views) - 1
+
 
 def glb_from_parts(parts: list[Part], anchors: dict[str, list[float]], *, scale: float = 0.001,
                    pivots: dict[str, list[float]] | None = None, root_name: str = "model",
-                   ) -> bytes:
+                   max_texture: int | None = None) -> bytes:
     """GLB bytes: a root node holding one node per part (temples placed at their hinge
     pivot, their vertices relative to it), anchors as empty nodes ``anchor_<name>``,
-    normals written, factor materials kept. Coordinates times ``scale`` (mm -> m)."""
+    normals written, materials and textures kept (images at most ``max_texture`` on a
+    side). Coordinates times ``scale`` (mm -> m)."""
     if not can_write(parts):
-        raise ValueError("textured materials need the trimesh exporter")
+        raise ValueError("materials read by trimesh need the trimesh exporter")
     pivots = pivots or {}
     builder = _Builder()
+    textures = _Textures(builder, max_texture)
     nodes: list[dict] = [{"name": root_name, "children": []}]
     meshes: list[dict] = []
     materials: list[dict] = []
+    material_of: dict[str, int] = {}
     for part in parts:
         pivot = np.asarray(pivots.get(part.name, [0.0, 0.0, 0.0]), dtype=np.float64)
         vertices = (part.vertices - pivot) * scale
@@ -348,9 +562,13 @@ def glb_from_parts(parts: list[Part], anchors: dict[str, list[float]], *, scale:
         primitive = {"attributes": attributes, "mode": _TRIANGLES,
                      "indices": builder.add(faces.astype(index_type).ravel(), "SCALAR", 34963,
                                             bounds=True)}
-        if part.material is not None:
-            materials.append(copy.deepcopy(part.material.spec))
-            primitive["material"] = len(materials) - 1
+        if part.material is not None:  # parts cut from one material share it again
+            spec = textures.material(part.material)
+            key = json.dumps(spec, sort_keys=True)
+            if key not in material_of:
+                materials.append(spec)
+                material_of[key] = len(materials) - 1
+            primitive["material"] = material_of[key]
         meshes.append({"name": part.name, "primitives": [primitive]})
         node = {"name": part.name, "mesh": len(meshes) - 1}
         if pivot.any():
@@ -369,6 +587,11 @@ def glb_from_parts(parts: list[Part], anchors: dict[str, list[float]], *, scale:
            "buffers": [{"byteLength": len(builder.blob)}]}
     if materials:
         doc["materials"] = materials
+        for key in ("images", "samplers", "textures"):
+            if getattr(textures, key):
+                doc[key] = getattr(textures, key)
+        if _extension_names(materials):
+            doc["extensionsUsed"] = sorted(_extension_names(materials))
     if not nodes[0]["children"]:
         del nodes[0]["children"]
     text = json.dumps(doc, separators=(",", ":")).encode()

@@ -408,8 +408,9 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
         scene = build_scene(decimated, analysis.anchors, scale=0.001,
                             max_texture=settings.texture_budget, pivots=analysis.pivots)
         glb = glb_bytes(scene)
-    else:  # no textures to resize and no USDZ/preview: numpy writer, no trimesh import
-        glb = glb_from_parts(decimated, analysis.anchors, scale=0.001, pivots=analysis.pivots)
+    else:  # no USDZ/preview, materials read by the numpy reader: no trimesh import
+        glb = glb_from_parts(decimated, analysis.anchors, scale=0.001, pivots=analysis.pivots,
+                             max_texture=settings.texture_budget)
     write_atomic(out_dir / f"{name}.glb", glb)
     licence = licence_beside(path)
     if licence is not None:  # e.g. a CC-BY credit: it must travel with the derived model

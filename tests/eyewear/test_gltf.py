@@ -213,3 +213,105 @@ def test_vertex_normals_point_outward_on_a_closed_mesh():
     centre = TETRA_V.mean(axis=0)
     assert ((normals * (TETRA_V - centre)).sum(axis=1) > 0).all()
     np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0)
+
+
+def _png(size, colour=(200, 40, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _textured(tmp_path, size=(64, 32), tex_coord=0, image_extra=None, external=False):
+    """A tetrahedron with UVs whose material uses one PNG twice (base colour, and the
+    transmission texture of an extension) through two samplers."""
+    doc, blob = _gltf_doc({}, TETRA_V, TETRA_F)
+    uv = np.random.default_rng(0).random((len(TETRA_V), 2)).astype(np.float32).tobytes()
+    png = _png(size)
+    doc["bufferViews"].append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(uv)})
+    doc["accessors"].append({"bufferView": 2, "componentType": 5126, "count": 4, "type": "VEC2"})
+    blob += uv
+    image = {"mimeType": "image/png", **(image_extra or {})}
+    if external:
+        (tmp_path / "tex.png").write_bytes(png)
+        image = {"uri": "tex.png", **(image_extra or {})}
+    else:
+        blob += b"\0" * (-len(blob) % 4)
+        doc["bufferViews"].append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(png)})
+        image["bufferView"] = 3
+        blob += png
+    doc["buffers"][0]["byteLength"] = len(blob)
+    doc["images"] = [image]
+    doc["samplers"] = [{"magFilter": 9729}, {"wrapS": 33648}]
+    doc["textures"] = [{"source": 0, "sampler": 0}, {"source": 0, "sampler": 1}]
+    doc["materials"] = [{"name": "lens", "alphaMode": "BLEND",
+                         "pbrMetallicRoughness": {"baseColorTexture": {"index": 0, "texCoord": tex_coord},
+                                                  "metallicFactor": 0.1},
+                         "extensions": {"KHR_materials_transmission": {
+                             "transmissionFactor": 1.0, "transmissionTexture": {"index": 1}}}}]
+    doc["extensionsUsed"] = ["KHR_materials_transmission"]
+    prim = doc["meshes"][0]["primitives"][0]
+    prim["attributes"]["TEXCOORD_0"] = 2
+    prim["material"] = 0
+    path = tmp_path / ("t.gltf" if external else "t.glb")
+    if external:
+        import base64
+
+        doc["buffers"][0]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(blob).decode()
+        path.write_text(json.dumps(doc))
+    else:
+        path.write_bytes(_glb(doc, blob))
+    return path, png
+
+
+@pytest.mark.parametrize("external", [False, True])
+def test_textured_materials_are_read_and_written_back_without_trimesh(tmp_path, external):
+    path, png = _textured(tmp_path, external=external)
+    parts = read_gltf(path)
+    assert parts is not None and len(parts) == 1
+    material = parts[0].material
+    assert material.textures and material.textures[0].image == png
+    out, _ = split_glb(glb_from_parts(parts, {}, scale=1.0, max_texture=2048), "out.glb")
+    assert out["extensionsUsed"] == ["KHR_materials_transmission"]
+    assert len(out["images"]) == 1 and len(out["textures"]) == 2 and len(out["samplers"]) == 2
+    spec = out["materials"][0]
+    base = out["textures"][spec["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
+    clear = out["textures"][spec["extensions"]["KHR_materials_transmission"]["transmissionTexture"]["index"]]
+    assert out["samplers"][base["sampler"]] == {"magFilter": 9729}
+    assert out["samplers"][clear["sampler"]] == {"wrapS": 33648}
+    assert base["source"] == clear["source"] == 0
+
+
+def test_written_textures_read_back_in_trimesh_and_are_limited(tmp_path):
+    import trimesh
+
+    path, _ = _textured(tmp_path, size=(512, 256))
+    parts = read_gltf(path)
+    target = tmp_path / "out.glb"
+    target.write_bytes(glb_from_parts(parts, {}, scale=1.0, max_texture=128))
+    scene = trimesh.load(str(target), force="scene", process=False)
+    mesh = next(iter(scene.geometry.values()))
+    assert mesh.visual.material.baseColorTexture.size == (128, 64)
+    np.testing.assert_allclose(mesh.visual.uv, parts[0].uv, atol=1e-6)
+    assert parts[0].material.textures[0].size() == (512, 256)  # the input is not modified
+
+
+def test_textures_this_reader_cannot_carry_go_to_the_general_loader(tmp_path):
+    path, _ = _textured(tmp_path, tex_coord=1)
+    assert read_gltf(path) is None
+    doc, blob = split_glb(_textured(tmp_path)[0].read_bytes(), "t.glb")
+    doc["images"][0]["mimeType"] = "image/webp"
+    assert read_gltf(tmp_path / "w.glb", doc, blob) is None
+    doc["images"][0]["mimeType"] = "image/png"
+    doc["textures"][0]["extensions"] = {"EXT_texture_webp": {"source": 0}}
+    assert read_gltf(tmp_path / "w.glb", doc, blob) is None
+
+
+def test_textured_material_converts_for_usdz_and_previews(tmp_path):
+    path, _ = _textured(tmp_path, size=(16, 8))
+    material = read_gltf(path)[0].material.to_trimesh()
+    assert material.baseColorTexture.size == (16, 8)
+    assert material.metallicFactor == pytest.approx(0.1)
