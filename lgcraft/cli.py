@@ -123,7 +123,7 @@ def root(
 
 @app.command("doctor")
 def doctor(ctx: typer.Context) -> None:
-    """Check this installation: extras, torch device, models, chain, renderer, anvil.
+    """Check this installation: extras, torch, models, chain, renderer, mesh kernels, anvil.
 
     Example: lgcraft --json doctor
     """

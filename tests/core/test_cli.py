@@ -133,7 +133,9 @@ def test_doctor_json_is_the_only_thing_on_stdout():
     names = {check["name"] for check in report["checks"]}
     assert {"extra: jewelry", "extra: eyewear", "extra: toys", "extra: provenance",
             "torch device", "diffusion models", "chain endpoint", "headless renderer",
-            "anvil"} <= names
+            "mesh kernels", "anvil"} <= names
+    kernels = next(c for c in report["checks"] if c["name"] == "mesh kernels")
+    assert kernels["ok"], kernels  # scripts/install.sh has a C compiler
     for check in report["checks"]:
         assert set(check) == {"name", "ok", "detail", "fix"}
         assert check["ok"] or check["fix"], check
@@ -176,3 +178,16 @@ def test_doctor_reports_a_malformed_rpc_url_as_a_failed_check(url):
     chain = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "chain endpoint")
     assert chain["ok"] is False and f"{url!r} is not a valid URL" in chain["detail"]
     assert "LGCRAFT_PROVENANCE_RPC_URL" in chain["fix"]
+
+
+def test_doctor_says_when_the_mesh_kernels_are_missing(monkeypatch):
+    import importlib.util
+
+    from lgcraft.doctor import check_mesh_kernels
+
+    assert check_mesh_kernels().ok
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.endswith("_meshcore") else real(name, *a))
+    check = check_mesh_kernels()
+    assert not check.ok and "numpy path" in check.detail and "C compiler" in check.fix

@@ -315,3 +315,4 @@ def test_textured_material_converts_for_usdz_and_previews(tmp_path):
     material = read_gltf(path)[0].material.to_trimesh()
     assert material.baseColorTexture.size == (16, 8)
     assert material.metallicFactor == pytest.approx(0.1)
+
