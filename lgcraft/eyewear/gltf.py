@@ -44,18 +44,31 @@ class GltfTexture:
     sampler: dict | None = None
     name: str | None = None
 
-    def size(self) -> tuple[int, int]:
-        from PIL import Image
+    @property
+    def label(self) -> str:
+        return repr(self.name) if self.name else "(unnamed)"
 
-        with Image.open(io.BytesIO(self.image)) as image:
+    def size(self) -> tuple[int, int]:
+        with self._open() as image:
             return image.size
 
     def to_pil(self):
-        from PIL import Image
-
-        image = Image.open(io.BytesIO(self.image))
-        image.load()
+        image = self._open()
+        try:
+            image.load()
+        except (OSError, ValueError) as exc:
+            raise MeshError(f"texture {self.label} cannot be decoded ({exc})",
+                            hint="export the model again with its textures") from exc
         return image
+
+    def _open(self):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            return Image.open(io.BytesIO(self.image))
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise MeshError(f"texture {self.label} is not a readable {self.mime} image",
+                            hint="export the model again with its textures") from exc
 
     def limited(self, max_px: int) -> GltfTexture:
         """This texture with its image at most ``max_px`` on a side (the same object
@@ -165,6 +178,11 @@ def _image_mime(image: dict) -> str | None:
     return mime if mime in ("image/png", "image/jpeg") else None
 
 
+def _file_name(uri: str) -> str | None:
+    """The file an image URI names (None for data URIs and none)."""
+    return None if not uri or uri.startswith("data:") else unquote(uri)
+
+
 def _texture_ok(doc: dict, info: dict) -> bool:
     """Whether this module can carry a textureInfo through: first UV set, a plain
     texture of a PNG or JPEG image."""
@@ -272,7 +290,7 @@ class _Reader:
             self.textures[index] = GltfTexture(
                 self.image(spec["source"]), _image_mime(image),
                 None if sampler is None else copy.deepcopy(self.doc["samplers"][sampler]),
-                spec.get("name") or image.get("name"))
+                spec.get("name") or image.get("name") or _file_name(image.get("uri", "")))
         return self.textures[index]
 
     def image(self, index: int) -> bytes:

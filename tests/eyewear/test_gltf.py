@@ -316,3 +316,21 @@ def test_textured_material_converts_for_usdz_and_previews(tmp_path):
     assert material.baseColorTexture.size == (16, 8)
     assert material.metallicFactor == pytest.approx(0.1)
 
+
+
+def test_a_broken_texture_is_a_clear_per_file_error(tmp_path):
+    """Garbage where a PNG should be fails the file; a truncated PNG within the budget is
+    carried through as the file had it, and fails only where it must be decoded (to be
+    resized to the budget)."""
+    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+
+    settings = PrepSettings(max_triangles=100, frame_width_mm=140)
+    path, png = _textured(tmp_path, size=(4096, 16), external=True)
+    (tmp_path / "tex.png").write_bytes(png[:len(png) // 2])  # the header still parses
+    batch = run_batch([path], tmp_path / "out", settings, jobs=1)
+    assert batch.files[0].status == "failed"
+    assert batch.files[0].error.startswith("texture 'tex.png' cannot be decoded")
+    (tmp_path / "tex.png").write_bytes(b"not an image at all")
+    batch = run_batch([path], tmp_path / "out2", settings, jobs=1)
+    assert batch.files[0].status == "failed"
+    assert batch.files[0].error.startswith("texture 'tex.png' is not a readable image/png image")
