@@ -271,15 +271,20 @@ class _Reader:
                 if self.binary is None:
                     raise self.fail("buffer without data")
                 data = self.binary
-            elif uri.startswith("data:"):
-                try:
-                    data = base64.b64decode(uri.split(",", 1)[1])
-                except (IndexError, ValueError) as exc:
-                    raise self.fail("bad data URI") from exc
-            else:  # already checked to exist inside the folder
-                data = (self.path.parent / unquote(uri)).read_bytes()
+            else:
+                data = self.uri_bytes(uri, "buffer")
             self.buffers[index] = data
         return self.buffers[index]
+
+    def uri_bytes(self, uri: str, what: str) -> bytes:
+        """The bytes a buffer or image URI names: a data URI, or a file (already checked
+        to exist inside the model's folder)."""
+        if uri.startswith("data:"):
+            try:
+                return base64.b64decode(uri.split(",", 1)[1])
+            except (IndexError, ValueError) as exc:
+                raise self.fail(f"bad {what} data URI") from exc
+        return (self.path.parent / unquote(uri)).read_bytes()
 
     def texture(self, index: int) -> GltfTexture:
         """The texture ``index`` of the document (one object per index: parts share it)."""
@@ -304,13 +309,8 @@ class _Reader:
                 data = self.buffer(view["buffer"])[start:start + int(view["byteLength"])]
                 if len(data) != int(view["byteLength"]):
                     raise self.fail(f"image {index} runs past its buffer")
-            elif uri.startswith("data:"):
-                try:
-                    data = base64.b64decode(uri.split(",", 1)[1])
-                except (IndexError, ValueError) as exc:
-                    raise self.fail("bad image data URI") from exc
-            else:  # already checked to exist inside the folder
-                data = (self.path.parent / unquote(uri)).read_bytes()
+            else:
+                data = self.uri_bytes(uri, "image")
             self.images[index] = bytes(data)
         return self.images[index]
 
