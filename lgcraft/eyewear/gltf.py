@@ -186,7 +186,8 @@ def _file_name(uri: str) -> str | None:
 def _texture_ok(doc: dict, info: dict) -> bool:
     """Whether this module can carry a textureInfo through: first UV set, a plain
     texture of a PNG or JPEG image."""
-    if info.get("texCoord", 0) != 0:
+    transform = (info.get("extensions") or {}).get("KHR_texture_transform") or {}
+    if info.get("texCoord", 0) != 0 or transform.get("texCoord", 0) != 0:
         return False
     textures, images = doc.get("textures", []), doc.get("images", [])
     index = info.get("index")

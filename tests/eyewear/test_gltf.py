@@ -308,6 +308,12 @@ def test_textures_this_reader_cannot_carry_go_to_the_general_loader(tmp_path):
     doc["images"][0]["mimeType"] = "image/png"
     doc["textures"][0]["extensions"] = {"EXT_texture_webp": {"source": 0}}
     assert read_gltf(tmp_path / "w.glb", doc, blob) is None
+    del doc["textures"][0]["extensions"]
+    info = doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]
+    info["extensions"] = {"KHR_texture_transform": {"scale": [2, 2]}}
+    assert read_gltf(tmp_path / "w.glb", doc, blob) is not None  # carried through
+    info["extensions"]["KHR_texture_transform"]["texCoord"] = 1  # another UV set
+    assert read_gltf(tmp_path / "w.glb", doc, blob) is None
 
 
 def test_textured_material_converts_for_usdz_and_previews(tmp_path):
