@@ -450,9 +450,29 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings,
     if analysis.origin_input is not None:
         report["origin_input"] = analysis.origin_input.tolist()
     report["outputs"]["report"] = str(out_dir / f"{name}.report.json")
+    stale = _stale_outputs(out_dir, name, report["outputs"])
     write_atomic(out_dir / f"{name}.report.json",
                  (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
+    for path in stale:  # only once the new report names what this run made
+        path.unlink(missing_ok=True)
     return report
+
+
+def _stale_outputs(out_dir: Path, name: str, outputs: dict) -> list[Path]:
+    """Files the previous run for ``name`` listed in its report that this run did not
+    make again (a USDZ or previews from a run with --usdz/--preview, a licence no longer
+    beside the input): left, they would pass for outputs of this run. Only files that
+    report names inside ``out_dir`` are ever touched."""
+    try:
+        previous = json.loads((out_dir / f"{name}.report.json").read_text(encoding="utf-8"))
+        listed = [Path(p) for p in previous.get("outputs", {}).values()]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+    keep = {Path(p).resolve() for p in outputs.values()}
+    folder = out_dir.resolve()
+    return [p for p in listed
+            if p.resolve() not in keep and p.resolve().parent == folder
+            and p.name.startswith(f"{name}.") and p.is_file()]
 
 
 def licence_beside(path: Path) -> Path | None:

@@ -272,3 +272,21 @@ def test_the_real_entry_ends_quickly_with_everything_written(tmp_path, frame_fil
     assert failed.returncode == 1
     assert "Error: 1 of 1 file(s) failed" in failed.stderr
     assert json.loads((tmp_path / "out2" / "batch.json").read_text())["files"][0]["status"] == "failed"
+
+
+def test_a_rerun_removes_what_it_no_longer_makes_and_nothing_else(tmp_path, frame_files):
+    """A USDZ from a run with --usdz would pass for this run's: the rerun without it
+    removes it (it was listed in the previous report); a file the report never listed,
+    even with the same prefix, stays."""
+    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+
+    out = tmp_path / "out"
+    first = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000, usdz=True), jobs=1)
+    assert first.ok == 1 and (out / "frame-m.usdz").is_file()
+    (out / "frame-m.notes.txt").write_text("mine")
+    again = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
+    assert again.ok == 1
+    assert not (out / "frame-m.usdz").exists()
+    assert (out / "frame-m.notes.txt").read_text() == "mine"
+    report = json.loads((out / "frame-m.report.json").read_text())
+    assert set(report["outputs"]) == {"glb", "report"}
