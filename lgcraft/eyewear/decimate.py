@@ -105,7 +105,9 @@ def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> l
     pass early; only when it stops short of the budget is a second, unbounded pass run.
     Positions are centred before they become float32, so a model far from its origin
     keeps its precision; with the compiled kernels, vertices and triangles are also laid
-    out along a space-filling curve first (a 1M-face model simplifies ~1.4x faster).
+    out breadth-first over the mesh (far fewer cache misses on large models). That order
+    follows topology and the file's numbering, not positions, so two layers of one shape
+    (a lens and its coating) still collapse alike instead of crossing each other.
     """
     if sum(p.triangles for p in parts) <= budget:
         return [p.faces for p in parts]
@@ -117,11 +119,11 @@ def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> l
     stacked = np.vstack([p.vertices for p in parts])
     indices = np.concatenate([(p.faces + o).ravel() for p, o in zip(parts, offsets, strict=False)])
     vertex_order = None
-    if _native.MODULE is not None:  # along a space-filling curve: far fewer cache misses
+    if _native.MODULE is not None:  # breadth-first over the mesh: far fewer cache misses
         positions = np.empty((len(stacked), 3), dtype=np.float32)
         layout = np.empty(len(indices), dtype=np.uint32)
         vertex_order = np.empty(len(stacked), dtype=np.int64)
-        _native.MODULE.spatial_layout(stacked, indices.reshape(-1, 3), positions, layout, vertex_order)
+        _native.MODULE.cache_layout(stacked, indices.reshape(-1, 3), positions, layout, vertex_order)
         indices = layout
     else:
         centre = 0.5 * (stacked.min(axis=0) + stacked.max(axis=0))
