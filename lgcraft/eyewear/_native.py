@@ -8,12 +8,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
+
 try:
     from lgcraft.eyewear import _meshcore as MODULE
 except ImportError:
     MODULE = None
 
 _BUILT = MODULE
+
+
+def int64(a: np.ndarray) -> np.ndarray:
+    """``a`` as the kernels take index arrays: C-contiguous int64 (no copy if it is)."""
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def float64(a: np.ndarray) -> np.ndarray:
+    """``a`` as the kernels take coordinates: C-contiguous float64 (no copy if it is)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 @contextlib.contextmanager

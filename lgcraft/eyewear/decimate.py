@@ -303,8 +303,7 @@ class Surface:
         self._tri = None
         self._grid = self._arrays = None
         if _native.MODULE is not None:  # no (m, 3, 3) corner array: the kernels need none
-            self._arrays = (np.ascontiguousarray(vertices, dtype=np.float64),
-                            np.ascontiguousarray(faces, dtype=np.int64))
+            self._arrays = (_native.float64(vertices), _native.int64(faces))
             self.area = np.empty(len(faces))
             _native.MODULE.face_areas(*self._arrays, self.area)
         else:
@@ -392,10 +391,10 @@ class Surface:
         samples give a first answer d. A closer face would have a sample within d + r of
         the point (r: the largest coverage radius, leaving out the few widest faces,
         which are tested by bounding sphere), so where the k-th sample is nearer than
-        that, ever more neighbours (up to every sample in that ball) are tested too. Among the neighbours, a face is tested only if one of
-        its samples lies within its own coverage radius of an upper bound on the answer
-        (the nearest sample's distance: a sample lies on its face), as only then can it
-        be nearer.
+        that, ever more neighbours (up to every sample in that ball) are tested too.
+        Among the neighbours, a face is tested only if one of its samples lies within its
+        own coverage radius of an upper bound on the answer (the nearest sample's
+        distance: a sample lies on its face), as only then can it be nearer.
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
@@ -403,7 +402,7 @@ class Surface:
 
         if _native.MODULE is not None and self._arrays is not None:
             out = np.empty(len(points))
-            points = np.ascontiguousarray(points, dtype=np.float64)
+            points = _native.float64(points)
             if self._grid is not None:
                 _native.MODULE.grid_distances(self._grid, *self._arrays, points, out)
             else:  # queried once: a grid for this call only

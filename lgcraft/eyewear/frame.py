@@ -109,8 +109,8 @@ def _component_stats(part: Part, labels: np.ndarray, order: np.ndarray, starts: 
         stats = np.empty((len(starts), 12))
         dense = np.empty(len(labels), dtype=np.int64)  # labels renumbered 0..k-1
         dense[order] = np.cumsum(np.r_[0, np.diff(labels[order]) != 0])
-        _native.MODULE.component_stats(np.ascontiguousarray(part.vertices, dtype=np.float64),
-                                       np.ascontiguousarray(part.faces, dtype=np.int64), dense, stats)
+        _native.MODULE.component_stats(_native.float64(part.vertices), _native.int64(part.faces),
+                                       dense, stats)
         return stats
     tri = part.vertices[part.faces][order]
     cross = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])

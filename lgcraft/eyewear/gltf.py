@@ -473,6 +473,15 @@ def can_write(parts: list[Part]) -> bool:
     return all(p.material is None or isinstance(p.material, GltfMaterial) for p in parts)
 
 
+def _interned(items: list, index_of: dict, key, make) -> int:
+    """The index in ``items`` of the entry for ``key``, appending ``make()`` the first
+    time the key is seen (so each image, sampler, texture and material is written once)."""
+    if key not in index_of:
+        items.append(make())
+        index_of[key] = len(items) - 1
+    return index_of[key]
+
+
 class _Textures:
     """The images, samplers and textures of the output, each written once however many
     parts share it, images limited to ``max_px`` on a side."""
@@ -487,25 +496,20 @@ class _Textures:
         self._texture_of: dict[tuple, int] = {}
 
     def index(self, texture: GltfTexture) -> int:
-        image = self._image_of.get(id(texture.image))  # textures of one image share it
-        if image is None:
+        def image_entry() -> dict:
             limited = texture.limited(self.max_px) if self.max_px else texture
-            view = self.builder.add_bytes(limited.image)
-            self.images.append({"bufferView": view, "mimeType": limited.mime,
-                                **({"name": texture.name} if texture.name else {})})
-            image = self._image_of[id(texture.image)] = len(self.images) - 1
+            return {"bufferView": self.builder.add_bytes(limited.image), "mimeType": limited.mime,
+                    **({"name": texture.name} if texture.name else {})}
+
+        # textures of one image share it (the reader hands out one bytes object per image)
+        image = _interned(self.images, self._image_of, id(texture.image), image_entry)
         sampler = None
         if texture.sampler is not None:
-            key = json.dumps(texture.sampler, sort_keys=True)
-            if key not in self._sampler_of:
-                self.samplers.append(copy.deepcopy(texture.sampler))
-                self._sampler_of[key] = len(self.samplers) - 1
-            sampler = self._sampler_of[key]
-        if (image, sampler) not in self._texture_of:
-            entry = {"source": image} if sampler is None else {"sampler": sampler, "source": image}
-            self.textures.append(entry)
-            self._texture_of[(image, sampler)] = len(self.textures) - 1
-        return self._texture_of[(image, sampler)]
+            sampler = _interned(self.samplers, self._sampler_of,
+                                json.dumps(texture.sampler, sort_keys=True),
+                                lambda: copy.deepcopy(texture.sampler))
+        entry = {"source": image} if sampler is None else {"sampler": sampler, "source": image}
+        return _interned(self.textures, self._texture_of, (image, sampler), lambda: entry)
 
     def material(self, material: GltfMaterial) -> dict:
         """The material's JSON with its texture indices made those of the output."""
@@ -523,14 +527,10 @@ class _Builder:
 
     def add(self, array: np.ndarray, kind: str, target: int, bounds: bool = False) -> int:
         data = np.ascontiguousarray(array)
-        while len(self.blob) % 4:
-            self.blob.append(0)
-        self.views.append({"buffer": 0, "byteOffset": len(self.blob), "byteLength": data.nbytes,
-                           "target": target})
-        self.blob += data.tobytes()
+        view = self.add_bytes(data.tobytes(), target)
         component = {np.dtype(np.float32): 5126, np.dtype(np.uint32): 5125,
                      np.dtype(np.uint16): 5123}[data.dtype]
-        accessor = {"bufferView": len(self.views) - 1, "componentType": component,
+        accessor = {"bufferView": view, "componentType": component,
                     "count": int(data.shape[0]) if kind != "SCALAR" else int(data.size),
                     "type": kind}
         if bounds and len(data):
@@ -540,11 +540,14 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
-    def add_bytes(self, data: bytes) -> int:
-        """A buffer view of raw bytes (an image); its index."""
+    def add_bytes(self, data: bytes, target: int | None = None) -> int:
+        """A buffer view of ``data`` (4-byte aligned; an image's has no target); its index."""
         while len(self.blob) % 4:
             self.blob.append(0)
-        self.views.append({"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(data)})
+        view = {"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(data)}
+        if target is not None:
+            view["target"] = target
+        self.views.append(view)
         self.blob += data
         return len(self.views) - 1
 
@@ -583,11 +586,8 @@ def glb_from_parts(parts: list[Part], anchors: dict[str, list[float]], *, scale:
                                             bounds=True)}
         if part.material is not None:  # parts cut from one material share it again
             spec = textures.material(part.material)
-            key = json.dumps(spec, sort_keys=True)
-            if key not in material_of:
-                materials.append(spec)
-                material_of[key] = len(materials) - 1
-            primitive["material"] = material_of[key]
+            primitive["material"] = _interned(materials, material_of,
+                                              json.dumps(spec, sort_keys=True), lambda spec=spec: spec)
         meshes.append({"name": part.name, "primitives": [primitive]})
         node = {"name": part.name, "mesh": len(meshes) - 1}
         if pivot.any():
@@ -609,8 +609,9 @@ def glb_from_parts(parts: list[Part], anchors: dict[str, list[float]], *, scale:
         for key in ("images", "samplers", "textures"):
             if getattr(textures, key):
                 doc[key] = getattr(textures, key)
-        if _extension_names(materials):
-            doc["extensionsUsed"] = sorted(_extension_names(materials))
+        extensions = _extension_names(materials)
+        if extensions:
+            doc["extensionsUsed"] = sorted(extensions)
     if not nodes[0]["children"]:
         del nodes[0]["children"]
     text = json.dumps(doc, separators=(",", ":")).encode()

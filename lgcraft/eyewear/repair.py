@@ -191,7 +191,7 @@ def topology(vertices: np.ndarray, faces: np.ndarray, tol: float | None = None) 
     if len(f) == 0:
         return Topology(0, 0, 0, 0)
     if _native.MODULE is not None:
-        found = _native_orient(_int64(faces[good]), _int64(ids), _float64(vertices),
+        found = _native_orient(_native.int64(faces[good]), _native.int64(ids), _native.float64(vertices),
                                int(ids.max()) + 1)
         return Topology(found.boundary_edges, found.nonmanifold_edges, found.inconsistent_edges,
                         found.components)
@@ -244,14 +244,6 @@ def orient_faces(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray,
     Returns (faces, flipped, components_flipped, component label per face)."""
     out, flipped, inward, labels, _ = _orient(faces, vertices, pos_ids)
     return out, int(flipped.sum()), inward, labels
-
-
-def _int64(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.int64)
-
-
-def _float64(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 class _Oriented(NamedTuple):
@@ -323,16 +315,15 @@ def _orient(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
 def _orient_native(faces: np.ndarray, vertices: np.ndarray, pos_ids: np.ndarray):
     """`_orient` by the compiled kernel; the boundary comes out in the numpy path's order
     (by undirected edge), so holes are filled the same way."""
-    faces, pos_ids = _int64(faces), _int64(pos_ids)
+    faces, pos_ids = _native.int64(faces), _native.int64(pos_ids)
     n_v = int(pos_ids.max()) + 1
-    found = _native_orient(faces, pos_ids, _float64(vertices), n_v)
+    found = _native_orient(faces, pos_ids, _native.float64(vertices), n_v)
     flipped_mask = found.flip
     out = faces.copy()
     out[flipped_mask] = out[flipped_mask][:, ::-1]
     single = np.flatnonzero(found.partner == -1)
     face, corner = single // 3, single % 3
-    topo = pos_ids[faces]
-    boundary = np.stack([topo[face, corner], topo[face, (corner + 1) % 3]], axis=1)
+    boundary = pos_ids[np.stack([faces[face, corner], faces[face, (corner + 1) % 3]], axis=1)]
     key = boundary.min(axis=1) * np.int64(n_v) + boundary.max(axis=1)
     order = np.argsort(key)
     boundary, face = boundary[order], face[order]
@@ -379,7 +370,7 @@ def _good_faces(f: np.ndarray, pos_ids: np.ndarray, v: np.ndarray, min_area: flo
     if _native.MODULE is not None:
         keep = np.empty(len(f), dtype=np.uint8)
         report.degenerate_faces_removed, report.duplicate_faces_removed = _native.MODULE.clean_faces(
-            _int64(f), _int64(pos_ids), _float64(v), float(min_area), keep)
+            _native.int64(f), _native.int64(pos_ids), _native.float64(v), float(min_area), keep)
         return keep.view(bool)
     t = pos_ids[f]
     tri = v[f]
