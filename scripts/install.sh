@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything lgcraft and its whole test suite need, on a fresh machine:
 #   system packages (Mesa EGL for headless previews, a C compiler for the toy runtime
-#   and the mesh kernels),
+#   and the mesh kernels, Chromium for the browser pages' tests, Noto CJK for engraving),
 #   npm tools (anvil, gltf-transform for the mesh benchmark), and a virtual environment
 #   at .venv with lgcraft[all,test]. Safe to run again.
 set -euo pipefail
@@ -11,7 +11,8 @@ VENV=${LGCRAFT_VENV:-.venv}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # -- 1. System packages -------------------------------------------------------------
-apt_packages=(gcc libc6-dev libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglu1-mesa nodejs npm)
+apt_packages=(gcc libc6-dev libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libglu1-mesa nodejs npm
+              chromium fonts-noto-cjk)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   if [ "$pkg" = nodejs ] || [ "$pkg" = npm ]; then
