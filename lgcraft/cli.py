@@ -122,28 +122,38 @@ def root(
 
 
 @app.command("doctor")
-def doctor(ctx: typer.Context) -> None:
+def doctor(
+    ctx: typer.Context,
+    areas: list[str] = typer.Argument(None, metavar="[AREA]...",
+                                      help="Only these: jewelry, eyewear, toys, provenance, tryon, custom, ray."),
+) -> None:
     """Check this installation: extras, torch, models, chain, renderer, mesh kernels, anvil.
 
-    Example: lgcraft --json doctor
+    Exits 1 when a check fails, so a script can use it as a gate: an area named must be
+    complete; without areas, extras that are not installed are only warnings.
+
+    Example: lgcraft --json doctor provenance
     """
     from lgcraft.context import app_context
     from lgcraft.doctor import run_doctor
 
     app_ctx = app_context(ctx)
-    report = run_doctor(app_ctx.settings)
+    report = run_doctor(app_ctx.settings, list(areas or []))
     data = {
         "python": report.python, "lgcraft": report.lgcraft, "platform": report.platform,
-        "config_file": report.config_file, "ok": report.ok,
+        "config_file": report.config_file, "areas": report.areas, "ok": report.ok,
         "checks": [vars(check) for check in report.checks],
     }
 
     def render():
-        rows = [("ok" if c.ok else "no", c.name, c.detail, c.fix or "") for c in report.checks]
+        rows = [(c.status, c.name, c.detail + (f"\nfix: {c.fix}" if c.fix else ""))
+                for c in report.checks]
         title = f"lgcraft {report.lgcraft} on Python {report.python} ({report.platform})"
-        return app_ctx.out.table(title, ["", "check", "status", "how to fix"], rows)
+        return app_ctx.out.table(title, ["", "check", "status"], rows)
 
     app_ctx.out.emit(data, render)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _usage_hint(exc) -> str:
@@ -175,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except LgcraftError as exc:
         if debug:
             raise
+        from lgcraft.runs import record_failure
+
+        record_failure(args, exc.message)
         err.error(exc.message, exc.hint)
         return exc.exit_code
     except KeyboardInterrupt:

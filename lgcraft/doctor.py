@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -13,15 +14,29 @@ from pathlib import Path
 
 from lgcraft import __version__
 from lgcraft.config import Settings, redact_url, split_url
-from lgcraft.extras import EXTRAS, install_line, missing_modules
+from lgcraft.errors import InputError
+from lgcraft.extras import install_line, missing_modules
+
+# What each area of lgcraft needs: `lgcraft doctor AREA...` runs these checks only.
+AREAS = ("jewelry", "eyewear", "toys", "provenance", "tryon", "custom", "ray")
 
 
 @dataclass
 class Check:
+    """One finding. ``status`` is ``ok``, ``warn`` (works, something optional is
+    missing) or ``fail`` (what this area needs is missing or broken)."""
+
     name: str
     ok: bool
     detail: str
     fix: str | None = None
+    status: str = ""
+    area: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "ok" if self.ok else "fail"
+        self.ok = self.status != "fail"
 
 
 @dataclass
@@ -30,39 +45,39 @@ class DoctorReport:
     lgcraft: str
     platform: str
     config_file: str | None
+    areas: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.status != "fail" for c in self.checks)
 
 
-def check_extras() -> list[Check]:
-    checks = []
-    for extra in EXTRAS:
-        missing = missing_modules(extra)
-        checks.append(Check(
-            f"extra: {extra}", not missing,
-            "installed" if not missing else f"missing {', '.join(missing)}",
-            None if not missing else install_line(extra),
-        ))
-    return checks
+def check_extra(extra: str, *, asked: bool) -> Check:
+    """An extra that is not installed fails when its area was asked about, else warns."""
+    missing = missing_modules(extra)
+    if not missing:
+        return Check(f"extra: {extra}", True, "installed", area=extra)
+    return Check(f"extra: {extra}", False, f"not installed (missing {', '.join(missing)})",
+                 install_line(extra), status="fail" if asked else "warn", area=extra)
 
 
 def check_torch_device() -> Check:
-    if missing_modules("jewelry")[:1] == ["torch"]:
-        return Check("torch device", False, "torch not installed", install_line("jewelry"))
+    """torch's build and the device it would use, read without importing torch (~1.5 s)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        import torch
-    except Exception as exc:  # a broken torch install must not break doctor
-        return Check("torch device", False, f"torch fails to import: {exc}", install_line("jewelry"))
-    if torch.cuda.is_available():
-        device = f"cuda ({torch.cuda.get_device_name(0)})"
-    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        return Check("torch device", False, "torch not installed", install_line("jewelry"))
+    nvidia = shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia/version").exists()
+    if "+cpu" not in torch_version and nvidia:
+        device = "cuda (NVIDIA driver present)"
+    elif sys.platform == "darwin" and platform.machine() == "arm64":
         device = "mps"
     else:
         device = "cpu"
-    return Check("torch device", True, f"{device}, torch {torch.__version__}")
+    return Check("torch device", True, f"{device}, torch {torch_version}")
 
 
 def hub_cache_dir() -> Path:
@@ -90,9 +105,10 @@ def check_models(settings: Settings) -> Check:
         fix = None if any(m.is_default for m in pipelines) else (
             f"optional: the default {DEFAULT_MODEL} is not cached (`hf download {DEFAULT_MODEL}`)")
         return Check("diffusion models", True, detail, fix)
-    return Check("diffusion models", False, "no diffusers pipeline found locally",
+    # a warning: every other jewelry command works, and --model can name any folder
+    return Check("diffusion models", False, "no diffusers pipeline found locally: drafts need one",
                  f"on a connected machine: `hf download {DEFAULT_MODEL}`, or pass --model PATH "
-                 "to a diffusers folder (see `lgcraft jewelry models`)")
+                 "to a diffusers folder (see `lgcraft jewelry models`)", status="warn")
 
 
 def check_chain(settings: Settings) -> Check:
@@ -117,21 +133,61 @@ def check_chain(settings: Settings) -> Check:
                      "start the node or fix [provenance] rpc_url / LGCRAFT_PROVENANCE_RPC_URL")
 
 
-_RENDER_PROBE = (
-    "import os; os.environ.setdefault('PYOPENGL_PLATFORM', 'egl');"
-    "import pyrender; r = pyrender.OffscreenRenderer(8, 8); r.delete()"
-)
+def _egl_device_display() -> str | None:
+    """Initialise EGL the way pyrender does headless (an EGL device, else Mesa's
+    surfaceless platform) through ctypes, in milliseconds; the vendor, or None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("EGL") or "libEGL.so.1"
+    try:
+        egl = ctypes.CDLL(name)
+    except OSError:
+        return None
+    egl.eglGetProcAddress.restype = ctypes.c_void_p
+    egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+    egl.eglInitialize.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
+                                  ctypes.POINTER(ctypes.c_int)]
+    egl.eglTerminate.argtypes = [ctypes.c_void_p]
+    egl.eglQueryString.restype = ctypes.c_char_p
+    egl.eglQueryString.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    get_display_ptr = egl.eglGetProcAddress(b"eglGetPlatformDisplayEXT")
+    query_devices_ptr = egl.eglGetProcAddress(b"eglQueryDevicesEXT")
+    if not get_display_ptr:
+        return None
+    get_display = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_uint, ctypes.c_void_p,
+                                   ctypes.c_void_p)(get_display_ptr)
+    candidates = []
+    if query_devices_ptr:
+        query = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                                 ctypes.POINTER(ctypes.c_int))(query_devices_ptr)
+        devices, count = (ctypes.c_void_p * 4)(), ctypes.c_int()
+        if query(4, devices, ctypes.byref(count)):
+            candidates += [(0x313F, devices[i]) for i in range(count.value)]  # EGL_PLATFORM_DEVICE_EXT
+    candidates.append((0x31DD, None))  # EGL_PLATFORM_SURFACELESS_MESA
+    for platform_id, native in candidates:
+        display = get_display(platform_id, native, None)
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        if display and egl.eglInitialize(display, ctypes.byref(major), ctypes.byref(minor)):
+            vendor = (egl.eglQueryString(display, 0x3053) or b"?").decode(errors="replace")
+            egl.eglTerminate(display)
+            return f"{vendor} EGL {major.value}.{minor.value}"
+    return None
 
 
 def check_renderer() -> Check:
-    try:
-        subprocess.run([sys.executable, "-c", _RENDER_PROBE], check=True, timeout=60,
-                       capture_output=True)
-        return Check("headless renderer", True, "OpenGL via EGL (Mesa)")
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
-        return Check("headless renderer", False, "no EGL OpenGL context",
-                     "install Mesa EGL (apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) "
-                     f"and {install_line('eyewear')}")
+    import importlib.util
+
+    fix = ("install Mesa EGL (apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) "
+           f"and {install_line('eyewear')}")
+    if importlib.util.find_spec("pyrender") is None:
+        return Check("headless renderer", False, "pyrender not installed", install_line("eyewear"),
+                     area="eyewear")
+    vendor = _egl_device_display()
+    if vendor is None:
+        return Check("headless renderer", False, "no EGL display (Mesa EGL missing?)", fix,
+                     area="eyewear")
+    return Check("headless renderer", True, f"OpenGL via {vendor}", area="eyewear")
 
 
 def check_mesh_kernels() -> Check:
@@ -143,7 +199,7 @@ def check_mesh_kernels() -> Check:
         return Check("mesh kernels", True, "compiled (lgcraft/eyewear/_meshcore.c)")
     return Check("mesh kernels", False, "not built: mesh prep runs its numpy path, ~1.7-2x slower",
                  "install a C compiler (apt-get install gcc libc6-dev, or Xcode / MSVC build "
-                 "tools) and reinstall lgcraft")
+                 "tools) and reinstall lgcraft", status="warn")
 
 
 def check_anvil() -> Check:
@@ -151,7 +207,8 @@ def check_anvil() -> Check:
 
     anvil = find_tool("anvil")
     if not anvil:
-        return Check("anvil", False, "not found", "npm install @foundry-rs/anvil (or scripts/install.sh)")
+        return Check("anvil", False, "not found (only needed for a local test node)",
+                     "npm install @foundry-rs/anvil (or scripts/install.sh)", status="warn")
     try:
         first = subprocess.run([anvil, "--version"], capture_output=True, text=True, timeout=20).stdout
         return Check("anvil", True, f"{first.splitlines()[0] if first else 'found'} ({anvil})")
@@ -159,13 +216,38 @@ def check_anvil() -> Check:
         return Check("anvil", False, f"{anvil} does not run ({exc})", "reinstall @foundry-rs/anvil")
 
 
-def run_doctor(settings: Settings) -> DoctorReport:
+# The checks of each area beyond its extra (functions of the settings).
+_AREA_CHECKS = {
+    "jewelry": (lambda settings: check_torch_device(), check_models),
+    "eyewear": (lambda settings: check_renderer(), lambda settings: check_mesh_kernels()),
+    "provenance": (check_chain, lambda settings: check_anvil()),
+}
+
+
+def run_doctor(settings: Settings, areas: list[str] | None = None) -> DoctorReport:
+    """Check ``areas`` (all when None). Without areas, an extra that is not installed is
+    a warning and its area's other checks are skipped; an area asked about by name must
+    be complete.
+
+    >>> run_doctor(Settings.load(), ["provenance"]).ok  # doctest: +SKIP
+    True
+    """
+    unknown = [a for a in areas or [] if a not in AREAS]
+    if unknown:
+        raise InputError(f"unknown area {unknown[0]!r}: use one of {', '.join(AREAS)}")
+    asked = bool(areas)
     report = DoctorReport(
         python=platform.python_version(), lgcraft=__version__,
         platform=f"{platform.system()} {platform.machine()}",
         config_file=str(settings.source) if settings.source else None,
+        areas=list(areas or AREAS),
     )
-    report.checks += check_extras()
-    report.checks += [check_torch_device(), check_models(settings), check_chain(settings),
-                      check_renderer(), check_mesh_kernels(), check_anvil()]
+    for area in dict.fromkeys(report.areas):
+        extra = check_extra(area, asked=asked)
+        report.checks.append(extra)
+        if extra.status == "ok":
+            for check in _AREA_CHECKS.get(area, ()):
+                found = check(settings)
+                found.area = area
+                report.checks.append(found)
     return report

@@ -12,6 +12,9 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eyewear": ("trimesh", "numpy", "scipy", "pykdtree", "fast_simplification", "meshoptimizer", "PIL"),
     "toys": ("yaml", "jsonschema"),
     "provenance": ("web3", "eth_account", "rfc8785", "qrcode", "jsonschema"),
+    "tryon": ("mediapipe", "trimesh", "numpy", "PIL", "pyrender"),
+    "custom": ("manifold3d", "fontTools", "trimesh", "numpy", "PIL"),
+    "ray": ("ray",),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,43 @@ def to_jsonable(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+
+
+_HEX_TOKEN = re.compile(r"^(0x)?[0-9a-fA-F]{24,}$")
+_TEXT_MIN = 36  # a text column keeps words this long whole when the table has room
+
+
+def shorten_hash(text: str) -> str:
+    """``0x`` + 40 or 64 hex digits (or any hex of 24+) as ``0x1234…abcd``; else as given.
+
+    >>> shorten_hash("0x" + "ab" * 32)
+    '0xabab…abab'
+    """
+    if _HEX_TOKEN.match(text):
+        prefix = "0x" if text.startswith("0x") else ""
+        digits = text[len(prefix):]
+        return f"{prefix}{digits[:4]}…{digits[-4:]}"
+    return text
+
+
+def _all_tokens(cells: Sequence[str]) -> bool:
+    return any(cells) and all(not any(ch.isspace() for ch in cell) for cell in cells)
+
+
+def _min_width(name: str, cells: Sequence[str]) -> int:
+    """The width a column cannot do without: its longest token (token columns) or a
+    readable minimum (text columns, which rich wraps between words)."""
+    from rich.cells import cell_len
+
+    token_column = _all_tokens(cells)
+    widest = max((cell_len(word) for word in name.split()), default=1)
+    for cell in cells:
+        for line in cell.splitlines() or [""]:
+            words = [line] if token_column else line.split()
+            for word in words:
+                size = cell_len(word)
+                widest = max(widest, size if token_column else min(size, _TEXT_MIN))
+    return widest
 
 
 class Output:
@@ -104,14 +142,47 @@ class Output:
         stream.flush()
 
     def table(self, title: str | None, columns: Sequence[str],
-              rows: Iterable[Sequence[Any]], *, caption: str | None = None):
+              rows: Iterable[Sequence[Any]], *, caption: str | None = None,
+              optional: Sequence[str] = ()):
+        """A rich table that fits the terminal without breaking a token in two.
+
+        Cells are shown as given, but a long hash becomes ``0x1234…abcd`` (the full
+        value is in ``--json``). A column whose cells are all single tokens (ids, file
+        names, times, hashes) is never wrapped; text columns wrap between words.
+        When the tokens cannot fit, the ``optional`` columns are dropped (in the order
+        given) and the caption says so.
+        """
         from rich.table import Table
 
+        cells = [["" if cell is None else shorten_hash(str(cell)) for cell in row] for row in rows]
+        names = list(columns)
+        dropped: list[str] = []
+        width = self.console.width
+        while True:
+            mins = [_min_width(name, [row[i] for row in cells if i < len(row)])
+                    for i, name in enumerate(names)]
+            need = sum(mins) + 3 * len(names) + 1
+            drop = next((name for name in optional if name in names and name not in dropped), None)
+            if need <= width or drop is None:
+                break
+            index = names.index(drop)
+            names.pop(index)
+            cells = [row[:index] + row[index + 1:] for row in cells]
+            dropped.append(drop)
+        if dropped:
+            note = f"narrow terminal: {', '.join(dropped)} hidden (see --json)"
+            caption = f"{caption}; {note}" if caption else note
         table = Table(title=title, caption=caption, title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        for i, name in enumerate(names):
+            column = [row[i] for row in cells if i < len(row)]
+            if _all_tokens(column):
+                table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=mins[i])
+            elif need <= width:  # room for every word whole (up to _TEXT_MIN long)
+                table.add_column(name, overflow="fold", min_width=mins[i])
+            else:  # rich narrows text columns first; only words longer than they are fold
+                table.add_column(name, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
         return table
 
     def mapping_table(self, data: Any, title: str | None = None):

@@ -278,11 +278,11 @@ def _print_plan(app_ctx, plan, model: str | None) -> None:
         out.detail(f"#{job.index} {job.design} seed {job.seed}\n  prompt: {job.prompt}\n"
                    f"  negative: {job.negative}")
 
-    def render():
-        rows = [(j.index, j.design, j.seed, j.prompt if out.verbose else j.prompt[:90] + "…")
-                for j in plan.jobs]
+    def render():  # with --verbose the whole prompts are above, on stderr: not twice
+        columns = ["#", "design", "seed"] + ([] if out.verbose else ["prompt"])
+        rows = [(j.index, j.design, j.seed, j.prompt[:90] + "…")[:len(columns)] for j in plan.jobs]
         return out.table(f"Plan: {len(plan.jobs)} images from {plan.source} (model {model_id})",
-                         ["#", "design", "seed", "prompt"], rows)
+                         columns, rows)
 
     out.emit(data, render)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lgcraft.errors import InputError
+from lgcraft.errors import InputError, LgcraftError, ModelError
 from lgcraft.files import write_text_atomic
 from lgcraft.jewelry import models as model_rules
 from lgcraft.jewelry.brief import DraftJob, DraftPlan
@@ -112,31 +112,49 @@ def _model_record(model: model_rules.LocalModel) -> dict[str, Any]:
 
 
 def prepare(options: DraftOptions) -> Prepared:
-    """Resolve every model on disk and apply the licence/safetensors rules (no torch)."""
+    """Resolve every model on disk and apply the licence/safetensors rules (no torch).
+
+    Every model folder that is missing is named in one error, so a user fixes them all
+    in one go rather than meeting them one run at a time.
+    """
     if options.mode not in ("txt2img", "img2img", "inpaint", "controlnet"):
         raise InputError(f"unknown mode {options.mode!r}")
-    model = model_rules.resolve_model(options.model, models_dir=options.models_dir,
-                                      cache_dir=options.cache_dir)
-    found = model_rules.check_use(model, accept_license=options.accept_license,
-                                  allow_unsafe_weights=options.allow_unsafe_weights)
-    loras = [model_rules.parse_lora(text, allow_unsafe_weights=options.allow_unsafe_weights,
-                                    accept_license=options.accept_license) for text in options.loras]
-    tiny = control = None
-    if options.tiny_vae:
-        tiny = model_rules.resolve_model(options.tiny_vae, models_dir=options.models_dir,
-                                         cache_dir=options.cache_dir, component="AutoencoderTiny")
-        found += model_rules.check_use(tiny, accept_license=options.accept_license,
-                                       allow_unsafe_weights=options.allow_unsafe_weights)
     if options.mode == "controlnet":
         if options.control not in CONTROL_TYPES:
             raise InputError(f"--control {options.control!r}: use one of {', '.join(CONTROL_TYPES)}")
         if not options.control_model:
             raise InputError("--control needs --control-model PATH (a ControlNet folder)",
                              hint="e.g. a local copy of lllyasviel/control_v11p_sd15_scribble")
-        control = model_rules.resolve_model(options.control_model, models_dir=options.models_dir,
-                                            cache_dir=options.cache_dir, component="ControlNetModel")
-        found += model_rules.check_use(control, accept_license=options.accept_license,
-                                       allow_unsafe_weights=options.allow_unsafe_weights)
+    missing: list[tuple[str, LgcraftError]] = []
+
+    def resolve(flag: str, spec: str | None, component: str | None = None):
+        try:
+            return model_rules.resolve_model(spec, models_dir=options.models_dir,
+                                             cache_dir=options.cache_dir, component=component)
+        except (InputError, ModelError) as exc:
+            missing.append((flag, exc))
+            return None
+
+    model = resolve("--model", options.model)
+    tiny = resolve("--tiny-vae", options.tiny_vae, "AutoencoderTiny") if options.tiny_vae else None
+    control = (resolve("--control-model", options.control_model, "ControlNetModel")
+               if options.mode == "controlnet" else None)
+    if len(missing) == 1:
+        raise missing[0][1]
+    if missing:
+        kind = InputError if any(isinstance(exc, InputError) for _, exc in missing) else ModelError
+        hints = list(dict.fromkeys(exc.hint for _, exc in missing if exc.hint))
+        raise kind(f"{len(missing)} models missing: "
+                   + "; ".join(f"{flag}: {exc.message}" for flag, exc in missing),
+                   hint="; ".join(hints) or None)
+    found = model_rules.check_use(model, accept_license=options.accept_license,
+                                  allow_unsafe_weights=options.allow_unsafe_weights)
+    loras = [model_rules.parse_lora(text, allow_unsafe_weights=options.allow_unsafe_weights,
+                                    accept_license=options.accept_license) for text in options.loras]
+    for extra in (tiny, control):
+        if extra is not None:
+            found += model_rules.check_use(extra, accept_license=options.accept_license,
+                                           allow_unsafe_weights=options.allow_unsafe_weights)
     if options.strength is not None and not 0 < options.strength <= 1:
         raise InputError(f"--strength must be in (0, 1], got {options.strength}")
     return Prepared(model, loras, tiny, control, found)

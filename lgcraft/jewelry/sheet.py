@@ -65,9 +65,13 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
     """
     from PIL import Image, ImageDraw, UnidentifiedImageError
 
+    from lgcraft.runs import failed_run
+
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputError(f"not a folder: {folder}")
+        why = failed_run(folder)
+        raise InputError(f"not a folder: {folder}" + (f" ({why})" if why else ""),
+                         hint="fix that run first" if why else None)
     if not 32 <= thumb <= 2048:
         raise InputError(f"--thumb must be 32-2048 pixels, got {thumb}")
     output = Path(output)
@@ -93,7 +97,9 @@ def make_sheet(folder: Path, output: Path, *, thumb: int = 256, columns: int | N
         except (UnidentifiedImageError, OSError):
             skipped.append(path.name)
     if not tiles:
-        raise InputError(f"no draft PNGs in {folder}")
+        why = failed_run(folder)
+        raise InputError(f"no draft PNGs in {folder}" + (f" ({why})" if why else ""),
+                         hint="fix that run first" if why else None)
     if columns is not None and not 1 <= columns <= MAX_COLUMNS:
         raise InputError(f"--columns must be 1-{MAX_COLUMNS}, got {columns}")
     cols = columns or min(len(tiles), max(1, math.ceil(math.sqrt(len(tiles) * 1.5))))
