@@ -1,4 +1,4 @@
-"""The one compiled part of lgcraft: the mesh kernels (lgcraft/eyewear/_meshcore.c:
+"""The one compiled part of lgcraft: the mesh kernels (lgcraft/meshes/_meshcore.c:
 repair passes, exact point-to-surface distances, the simplifier's memory layout).
 
 Optional: where no C compiler is present the install still succeeds and mesh prep runs
@@ -7,5 +7,5 @@ its numpy path (same results, 1.7-2x slower). Everything else is in pyproject.to
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("lgcraft.eyewear._meshcore", ["lgcraft/eyewear/_meshcore.c"],
+setup(ext_modules=[Extension("lgcraft.meshes._meshcore", ["lgcraft/meshes/_meshcore.c"],
                              optional=True)])

@@ -44,9 +44,10 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lgcraft.eyewear.decimate import hausdorff  # noqa: E402
-from lgcraft.eyewear.pipeline import PrepSettings, prepare_file, run_batch  # noqa: E402
+from lgcraft.eyewear.prep import prep_frames, prepare_frame  # noqa: E402
 from lgcraft.eyewear.synthetic import frame_with_faces, random_rotation  # noqa: E402
+from lgcraft.meshes.decimate import hausdorff  # noqa: E402
+from lgcraft.meshes.prep import PrepSettings  # noqa: E402
 from lgcraft.tools import find_tool  # noqa: E402
 
 BUDGET = 50_000
@@ -161,7 +162,7 @@ def main() -> None:
         src = make_input(tmpdir, big)
         src_big = make_input(tmpdir, bigger, seed=1)
         # warm the page cache and imports once
-        prepare_file(src, tmpdir / "warm", "warm", PrepSettings())
+        prepare_frame(src, tmpdir / "warm", "warm", PrepSettings())
 
         # 1. lgcraft CLI vs gltf-transform CLI on the same file: runs interleaved,
         #    best of N each (the machine is shared; interleaving spreads the noise)
@@ -216,7 +217,7 @@ def main() -> None:
         for i in range(5):
             for path, times in ((src, small_times), (src_big, large_times)):
                 start = time.perf_counter()
-                prepare_file(path, tmpdir / f"scale{i}", path.stem, PrepSettings())
+                prepare_frame(path, tmpdir / f"scale{i}", path.stem, PrepSettings())
                 times.append(time.perf_counter() - start)
         results["prep_small_s"] = min(small_times)
         results["prep_large_s"] = min(large_times)
@@ -226,7 +227,7 @@ def main() -> None:
 
         # 2b. the compiled kernels against the numpy path an install without a C compiler
         # runs (same results), in-process on the 500k frame, interleaved, best of 3 each
-        from lgcraft.eyewear import _native
+        from lgcraft.meshes import _native
 
         if _native.MODULE is not None:
             compiled_times, numpy_times = [], []
@@ -234,7 +235,7 @@ def main() -> None:
                 for name, times in (("compiled", compiled_times), ("numpy", numpy_times)):
                     with _native.path(name):
                         start = time.perf_counter()
-                        prepare_file(src, tmpdir / f"kernels-{name}{i}", src.stem, PrepSettings())
+                        prepare_frame(src, tmpdir / f"kernels-{name}{i}", src.stem, PrepSettings())
                         times.append(time.perf_counter() - start)
             results["prep_compiled_s"] = min(compiled_times)
             results["prep_numpy_path_s"] = min(numpy_times)
@@ -247,10 +248,10 @@ def main() -> None:
         one_times, two_times = [], []
         for round_ in range(3):  # interleaved, best of 3 each
             start = time.perf_counter()
-            one = run_batch(named, tmpdir / f"jobs1-{round_}", PrepSettings(), jobs=1)
+            one = prep_frames(named, tmpdir / f"jobs1-{round_}", PrepSettings(), jobs=1)
             one_times.append(time.perf_counter() - start)
             start = time.perf_counter()
-            two = run_batch(named, tmpdir / f"jobs2-{round_}", PrepSettings(), jobs=2)
+            two = prep_frames(named, tmpdir / f"jobs2-{round_}", PrepSettings(), jobs=2)
             two_times.append(time.perf_counter() - start)
         results["batch_jobs1_s"] = min(one_times)
         results["batch_jobs2_s"] = min(two_times)

@@ -191,12 +191,12 @@ def check_renderer() -> Check:
 
 
 def check_mesh_kernels() -> Check:
-    """The compiled eyewear kernels: without them mesh prep runs its numpy path (same
+    """The compiled mesh kernels: without them mesh prep runs its numpy path (same
     results, ~1.7-2x slower)."""
     import importlib.util
 
-    if importlib.util.find_spec("lgcraft.eyewear._meshcore") is not None:
-        return Check("mesh kernels", True, "compiled (lgcraft/eyewear/_meshcore.c)")
+    if importlib.util.find_spec("lgcraft.meshes._meshcore") is not None:
+        return Check("mesh kernels", True, "compiled (lgcraft/meshes/_meshcore.c)")
     return Check("mesh kernels", False, "not built: mesh prep runs its numpy path, ~1.7-2x slower",
                  "install a C compiler (apt-get install gcc libc6-dev, or Xcode / MSVC build "
                  "tools) and reinstall lgcraft", status="warn")

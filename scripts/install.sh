@@ -71,9 +71,9 @@ say "pip install -e .[all,test]"
 "${PIP[@]}" install -q -e ".[all,test]"
 "$VENV/bin/lgcraft" --version
 # the compiled mesh kernels are optional (setup.py): say which path this install runs
-if "$VENV/bin/python" -c 'import lgcraft.eyewear._meshcore' 2>/dev/null; then
+if "$VENV/bin/python" -c 'import lgcraft.meshes._meshcore' 2>/dev/null; then
   say "compiled mesh kernels: built"
 else
-  echo "warning: lgcraft/eyewear/_meshcore.c was not built (no C compiler?): mesh prep runs its numpy path, 1.7-2x slower" >&2
+  echo "warning: lgcraft/meshes/_meshcore.c was not built (no C compiler?): mesh prep runs its numpy path, 1.7-2x slower" >&2
 fi
 say "done: activate with 'source $VENV/bin/activate'"

@@ -9,13 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lgcraft.eyewear.synthetic import (
-    make_frame,
-    make_hook_earring,
-    make_ring,
-    make_stud_earring,
-    random_rotation,
-)
+from lgcraft.eyewear.synthetic import make_frame, random_rotation
+from lgcraft.jewelry.synthetic import make_hook_earring, make_ring, make_stud_earring
 
 HERE = Path(__file__).resolve().parent
 JEWELRY = HERE.parent / "jewelry" / "meshes"

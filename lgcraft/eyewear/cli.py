@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 
 from lgcraft.context import app_context
-from lgcraft.errors import InputError, OperationError
+from lgcraft.errors import OperationError
 
 app = typer.Typer(
     help="Frame meshes for virtual try-on: repair, scale, pose, budget, measure, GLB/USDZ.\n\n"
@@ -16,102 +15,28 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-MAX_JOBS = 256  # more workers than this is a typo, not a machine
-
 PROFILE_HELP = ("Budget: web = 50k triangles, 2048 px textures; webar = 20k, 1024 px; "
                 "quicklook = 100k, 2048 px and USDZ.")
 
 
-def fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def frame_table(batch, summary) -> tuple[str, list[str], list[list]]:
+    """The `eyewear prep` table: one row per frame, marking and boxing sizes."""
+    from lgcraft.meshes.prep_cli import fmt
 
-
-def run_prep(ctx: typer.Context, section: str, kind: str, inputs: list[str], out: Path,
-             profile: str | None, max_triangles: int | None, units: str | None,
-             frame_width: float | None, jobs: int | None, usdz: bool, preview: bool,
-             resume: bool) -> None:
-    """Shared by `eyewear prep` and `jewelry prep`: settings, batch, table, exit code."""
-    from lgcraft.extras import require
-
-    require("eyewear")
-    # before numpy loads: the steps use only tiny matrix products, where BLAS threads
-    # just spin and, in a batch, compete with the workers (a user's own setting wins)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    from lgcraft.eyewear._threads import keep_freed_memory, warm_imports
-
-    warm_imports()  # numpy/scipy load on another core while this one reads options and input
-    keep_freed_memory()
-    from lgcraft.eyewear.pipeline import PrepSettings, batch_summary, expand_inputs, run_batch
-
-    app = app_context(ctx)
-    get = app.settings.get
-    profile = get(section, "profile", str, "web", flag=profile)
-    settings = PrepSettings(
-        kind=kind, profile=profile,
-        max_triangles=get(section, "max_triangles", int, None, flag=max_triangles),
-        units=get(section, "units", str, "auto", flag=units),
-        frame_width_mm=frame_width,
-        usdz=usdz or get(section, "usdz", bool, False) or profile == "quicklook",
-        preview=preview or get(section, "preview", bool, False),
-    )
-    jobs = get(section, "jobs", int, os.cpu_count() or 1, flag=jobs,
-               valid=lambda n: 1 <= n <= MAX_JOBS, expect=f"1-{MAX_JOBS}")
-    paths = expand_inputs(inputs)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
-    out_ = app.out
-    out_.detail(f"{len(paths)} file(s), {min(jobs, len(paths))} worker(s), "
-                f"budget {settings.triangle_budget} triangles")
-    with out_.progress(f"Preparing {len(paths)} file(s)", total=len(paths)) as advance:
-        batch = run_batch(paths, out, settings, jobs=jobs, resume=resume,
-                          on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"))
-    from lgcraft.cli import allow_quick_exit
-
-    allow_quick_exit()  # every output and the batch files are written and closed
-    summary = batch_summary(batch)
-
-    def render():
-        if kind == "frame":
-            columns = ["file", "status", "unit", "triangles", "error mm", "marking (A□DBL-temple)",
-                       "B", "width", "s"]
-        else:
-            columns = ["file", "status", "kind", "unit", "triangles", "error mm", "size",
-                       "s"]
-        rows = []
-        for f, row in zip(batch.files, summary["files"], strict=True):
-            r = f.report or {}
-            tri = f"{row['triangles_in']}->{row['triangles_out']}" if row["triangles_in"] else "-"
-            status = row["status"] if not f.error else f"failed: {f.error}"
-            if kind == "frame":
-                marking = row["marking"]
-                if marking:
-                    marking += (f" ({fmt(row['lens_width_mm'])}/{fmt(row['bridge_mm'])}/"
-                                f"{fmt(row['temple_length_mm'])})")
-                rows.append([row["name"], status, fmt(row["unit"]), tri, fmt(row["hausdorff_mm"], 2),
-                             fmt(marking), fmt(row["lens_height_mm"]), fmt(row["total_width_mm"]),
-                             fmt(row["seconds"])])
-            else:
-                size = "-"
-                if r.get("ring"):
-                    size = (f"ISO {r['ring']['size_iso']} / US {r['ring']['size_us']} "
-                            f"(d {r['ring']['inner_diameter_mm']:.2f} mm)")
-                elif r.get("earring"):
-                    size = f"{r['earring']['style']} anchor, {r['earring']['height_mm']:.1f} mm tall"
-                rows.append([row["name"], status, fmt(r.get("kind")), fmt(row["unit"]), tri,
-                             fmt(row["hausdorff_mm"], 3), size, fmt(row["seconds"])])
-        caption = (f"{batch.ok} prepared, {batch.skipped} skipped (resume), {batch.failed} failed; "
-                   f"reports and batch.json/batch.csv in {out}")
-        return out_.table("Try-on meshes", columns, rows, caption=caption)
-
-    out_.emit(summary, render)
-    if batch.failed:
-        raise OperationError(f"{batch.failed} of {len(batch.files)} file(s) failed",
-                             hint=f"see the table or {out / 'batch.json'}")
+    columns = ["file", "status", "unit", "triangles", "error mm", "marking (A□DBL-temple)",
+               "B", "width", "s"]
+    rows = []
+    for f, row in zip(batch.files, summary["files"], strict=True):
+        tri = f"{row['triangles_in']}->{row['triangles_out']}" if row["triangles_in"] else "-"
+        status = row["status"] if not f.error else f"failed: {f.error}"
+        marking = row["marking"]
+        if marking:
+            marking += (f" ({fmt(row['lens_width_mm'])}/{fmt(row['bridge_mm'])}/"
+                        f"{fmt(row['temple_length_mm'])})")
+        rows.append([row["name"], status, fmt(row["unit"]), tri, fmt(row["hausdorff_mm"], 2),
+                     fmt(marking), fmt(row["lens_height_mm"]), fmt(row["total_width_mm"]),
+                     fmt(row["seconds"])])
+    return "Try-on meshes", columns, rows
 
 
 @app.command("prep")
@@ -137,8 +62,13 @@ def prep(
 
     Example: lgcraft eyewear prep examples/eyewear --out out/eyewear --profile web --preview
     """
-    run_prep(ctx, "eyewear", "frame", inputs, out, profile, max_triangles, units, frame_width,
-             jobs, usdz, preview, resume)
+    from lgcraft.eyewear.prep import FIELDS, frame_row, prep_frame, warm_frames
+    from lgcraft.meshes.prep_cli import run_prep
+
+    run_prep(ctx, "eyewear", inputs, out, settings={"kind": "frame", "frame_width_mm": frame_width},
+             profile=profile, max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz,
+             preview=preview, resume=resume, job=prep_frame, row=frame_row, fields=FIELDS,
+             warm=warm_frames, table=frame_table)
 
 
 @app.command("inspect")
@@ -158,17 +88,21 @@ def inspect(
 
     require("eyewear")
     from lgcraft.errors import LgcraftError
-    from lgcraft.eyewear.pipeline import PrepSettings, expand_inputs, inspect_file
+    from lgcraft.eyewear.prep import analyse_frame
+    from lgcraft.meshes.batch import expand_inputs
+    from lgcraft.meshes.mesh import FORMATS
+    from lgcraft.meshes.prep import PrepSettings, inspect_file
+    from lgcraft.meshes.prep_cli import fmt
 
     app = app_context(ctx)
     settings = PrepSettings(units=app.settings.get("eyewear", "units", str, "auto", flag=units),
                             frame_width_mm=frame_width)
-    files = expand_inputs([str(f) for f in files])
+    files = expand_inputs([str(f) for f in files], FORMATS)
     results, failed = [], 0
     with app.out.progress(f"Inspecting {len(files)} file(s)", total=len(files)) as advance:
         for path in files:
             try:
-                info = inspect_file(path, settings)
+                info = inspect_file(path, settings, analyse_frame)
                 info["status"] = "ok"
             except LgcraftError as exc:
                 info = {"input": str(path), "status": "failed", "error": exc.message}

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part, cross3, triangle_areas
+from lgcraft.meshes.part import Part, cross3, triangle_areas
+from lgcraft.meshes.repair import face_components
 
 GROOVE_ALLOWANCE_MM = 0.5  # typical lens bevel depth hidden in the rim's groove, per side
 
@@ -38,27 +39,6 @@ class FrameAnatomy:
     anchors: dict[str, list[float]]  # mm, canonical
     origin_shift: np.ndarray  # subtracted from every vertex (already applied)
     warnings: list[str] = field(default_factory=list)
-
-
-def face_components(part: Part) -> np.ndarray:
-    """Connected-component label of each face (over welded positions)."""
-    from lgcraft.eyewear.repair import (
-        _default_tol,
-        _manifold_pairs,
-        connected_labels,
-        weld_positions,
-    )
-
-    m = len(part.faces)
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    if part.components is not None and len(part.components) == m:
-        return part.components
-    ids = weld_positions(part.vertices, _default_tol(part.vertices))
-    topo = ids[part.faces]
-    # link faces through any shared edge (also non-manifold ones) via shared vertices
-    fa, fb, *_ = _manifold_pairs(topo, int(ids.max()) + 1)
-    return connected_labels(m, fa, fb)[1]
 
 
 @dataclass
@@ -103,7 +83,7 @@ def _component_stats(part: Part, labels: np.ndarray, order: np.ndarray, starts: 
     """Per component, in label order: box low xyz, box high xyz, area, area-weighted
     centroid sum xyz, projected XY area looking +Z and looking -Z, as (components, 12).
     ``order`` sorts the faces by label; ``starts`` marks each label's first face."""
-    from lgcraft.eyewear import _native
+    from lgcraft.meshes import _native
 
     if _native.MODULE is not None:
         stats = np.empty((len(starts), 12))
@@ -298,7 +278,7 @@ def _closing(grid: np.ndarray, steps: int) -> np.ndarray:
 def _openings(free: np.ndarray) -> list[tuple[int, tuple[int, int, int, int]]]:
     """4-connected regions of ``free`` cells that do not touch the raster's border:
     (cell count, (row start, row stop, column start, column stop)) each."""
-    from lgcraft.eyewear.repair import connected_labels
+    from lgcraft.meshes.repair import connected_labels
 
     rows, cols = free.shape
     index = np.full(free.shape, -1, dtype=np.int64)
@@ -345,7 +325,7 @@ def geodesic_distances(points: np.ndarray, sources: np.ndarray, cell: float) -> 
     Shortest paths by label-correcting: each round relaxes only the edges of cells
     whose distance fell in the previous one, so the rounds number about the longest
     path in cells, each a few numpy operations."""
-    from lgcraft.eyewear.repair import _group_ids
+    from lgcraft.meshes.repair import _group_ids
 
     q = np.floor((points - points.min(axis=0)) / cell).astype(np.int64) + 1
     span = int(q.max(initial=0)) + 2

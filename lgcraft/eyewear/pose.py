@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lgcraft.eyewear.errors import UnitError
-from lgcraft.eyewear.mesh import triangle_areas
+from lgcraft.meshes.errors import UnitError
+from lgcraft.meshes.part import face_samples, weighted_axes
+from lgcraft.meshes.units import UNIT_SCALES_MM
 
-UNIT_SCALES_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
 FRAME_WIDTH_RANGE_MM = (100.0, 185.0)  # kids' frames from ~100 mm, wide sport wraps to ~180
 
 
@@ -35,22 +35,6 @@ class Pose:
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         return (points - self.centre) @ self.rotation.T
-
-
-def face_samples(parts, limit: int = 40000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Face centroids and areas of all parts (a random subset of at most ``limit``)."""
-    total = sum(len(p.faces) for p in parts)
-    rng = np.random.default_rng(seed)
-    cents, areas = [], []
-    for part in parts:
-        faces = part.faces
-        if total > limit:  # subsample before the arithmetic
-            keep = max(1, int(round(limit * len(faces) / total)))
-            faces = faces[rng.choice(len(faces), min(keep, len(faces)), replace=False)]
-        tri = part.vertices[faces]
-        cents.append((tri[:, 0] + tri[:, 1] + tri[:, 2]) / 3.0)
-        areas.append(triangle_areas(tri))
-    return np.vstack(cents), np.concatenate(areas)
 
 
 def _hemisphere(n: int) -> np.ndarray:
@@ -95,7 +79,7 @@ def _refine_plane(points, weights, normal, slab):
         inside = np.abs(points @ normal - offset) < slab
         if inside.sum() < 10:
             break
-        _, axes = _weighted_axes(points[inside], weights[inside])
+        _, axes = weighted_axes(points[inside], weights[inside])
         new = axes[0] if axes[0] @ normal >= 0 else -axes[0]
         normal = new / np.linalg.norm(new)
         proj = points @ normal
@@ -128,19 +112,11 @@ def _in_plane_aspect(points, weights, normal) -> float:
     return float(wa / max(wb, 1e-12))
 
 
-def _weighted_axes(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    c = np.average(points, axis=0, weights=weights)
-    d = points - c
-    cov = (d * weights[:, None]).T @ d / weights.sum()
-    vals, vecs = np.linalg.eigh(cov)
-    return vals, vecs.T  # ascending
-
-
 def detect_pose(parts) -> Pose:
     """Find the canonical frame axes of an eyewear model given in any rotation."""
     points, weights = face_samples(parts)
     weights = weights + 1e-12
-    _, axes = _weighted_axes(points, weights)
+    _, axes = weighted_axes(points, weights)
     size = float(np.ptp(points @ axes.T, axis=0).max())  # rotation-invariant
     slab = 0.06 * size
     search = np.random.default_rng(1).choice(len(points), min(len(points), 6000), replace=False)

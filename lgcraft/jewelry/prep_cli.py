@@ -1,4 +1,4 @@
-"""`lgcraft jewelry prep`: rings and earrings on the eyewear mesh engine."""
+"""`lgcraft jewelry prep`: rings and earrings on the mesh engine (`lgcraft.meshes`)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,34 @@ def prep(
 
     Example: lgcraft jewelry prep examples/jewelry/meshes --out out/jewelry --kind auto
     """
-    from lgcraft.eyewear.cli import run_prep
-
     if kind not in KINDS:
         raise InputError(f"unknown --kind {kind!r}", hint="use auto, ring or earring")
-    run_prep(ctx, "jewelry", KINDS[kind], inputs, out, profile, max_triangles, units, None,
-             jobs, usdz, preview, resume)
+    from lgcraft.jewelry.meshprep import FIELDS, jewelry_row, prep_jewelry
+    from lgcraft.meshes.prep import warm
+    from lgcraft.meshes.prep_cli import run_prep
+
+    run_prep(ctx, "jewelry", inputs, out, settings={"kind": KINDS[kind]}, profile=profile,
+             max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz, preview=preview,
+             resume=resume, job=prep_jewelry, row=jewelry_row, fields=FIELDS, warm=warm,
+             table=jewelry_table)
+
+
+def jewelry_table(batch, summary) -> tuple[str, list[str], list[list]]:
+    """The `jewelry prep` table: one row per piece, ring size or earring anchor."""
+    from lgcraft.meshes.prep_cli import fmt
+
+    columns = ["file", "status", "kind", "unit", "triangles", "error mm", "size", "s"]
+    rows = []
+    for f, row in zip(batch.files, summary["files"], strict=True):
+        r = f.report or {}
+        tri = f"{row['triangles_in']}->{row['triangles_out']}" if row["triangles_in"] else "-"
+        status = row["status"] if not f.error else f"failed: {f.error}"
+        size = "-"
+        if r.get("ring"):
+            size = (f"ISO {r['ring']['size_iso']} / US {r['ring']['size_us']} "
+                    f"(d {r['ring']['inner_diameter_mm']:.2f} mm)")
+        elif r.get("earring"):
+            size = f"{r['earring']['style']} anchor, {r['earring']['height_mm']:.1f} mm tall"
+        rows.append([row["name"], status, fmt(r.get("kind")), fmt(row["unit"]), tri,
+                     fmt(row["hausdorff_mm"], 3), size, fmt(row["seconds"])])
+    return "Try-on meshes", columns, rows

@@ -155,47 +155,20 @@ def test_group_help_does_not_import_heavy_modules():
 
 
 def test_killed_run_leftovers_are_cleaned_and_outputs_complete(tmp_path, frame_files):
-    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+    from lgcraft.eyewear.prep import prep_frames
+    from lgcraft.meshes.prep import PrepSettings
 
     out = tmp_path / "out"
     out.mkdir()
     (out / ".frame-m.glb.abc123.part").write_bytes(b"half a file")
-    batch = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
+    batch = prep_frames([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
     assert batch.ok == 1
     assert sorted(p.name for p in out.iterdir()) == [
         "batch.csv", "batch.json", "frame-m.glb", "frame-m.report.json"]
 
 
-def _fake_process_one(path, out_dir, name, settings, resume):
-    from lgcraft.eyewear._threads import file_threads
-    from lgcraft.eyewear.pipeline import FileResult
-
-    return FileResult(path, name, "ok", None, {"threads": file_threads(), "pid": os.getpid()})
-
-
-@pytest.mark.parametrize(("files", "jobs", "threads", "processes"),
-                         [(1, 2, 2, 1), (1, 1, 1, 1), (3, 2, 1, 2), (8, 1, 1, 1)])
-def test_jobs_are_cores_shared_between_files_and_threads(tmp_path, monkeypatch, files, jobs,
-                                                          threads, processes):
-    from lgcraft.eyewear import _threads, pipeline
-
-    monkeypatch.setattr(pipeline, "process_one", _fake_process_one)
-    paths = []
-    for i in range(files):  # different sizes: the largest is submitted first
-        paths.append(tmp_path / f"f{i}.glb")
-        paths[-1].write_bytes(b"x" * (100 + i))
-    before = _threads.FILE_THREADS
-    batch = pipeline.run_batch(paths, tmp_path / "out", pipeline.PrepSettings(), jobs=jobs)
-    assert _threads.FILE_THREADS == before
-    assert [f.input for f in batch.files] == [str(p) for p in paths]  # input order kept
-    assert {f.report["threads"] for f in batch.files} == {threads}
-    pids = {f.report["pid"] for f in batch.files}
-    assert (os.getpid() in pids) == (processes == 1)
-    assert len(pids) <= processes
-
-
 def test_keep_freed_memory_is_harmless():
-    from lgcraft.eyewear._threads import keep_freed_memory
+    from lgcraft.meshes._threads import keep_freed_memory
 
     keep_freed_memory()
     keep_freed_memory()
@@ -212,9 +185,10 @@ import numpy as np
 
 
 def go(folder):
-    from lgcraft.eyewear.decimate import point_to_mesh
-    from lgcraft.eyewear.kdtree import fork_safe
-    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+    from lgcraft.meshes.decimate import point_to_mesh
+    from lgcraft.meshes.kdtree import fork_safe
+    from lgcraft.eyewear.prep import prep_frames
+    from lgcraft.meshes.prep import PrepSettings
     from lgcraft.eyewear.synthetic import make_frame
 
     frame = make_frame(detail=8)
@@ -225,7 +199,7 @@ def go(folder):
     for i in range(3):
         files.append(Path(folder) / f"f{{i}}.glb")
         frame.save(files[-1])
-    batch = run_batch(files, Path(folder) / "out", PrepSettings(max_triangles=2000), jobs=2)
+    batch = prep_frames(files, Path(folder) / "out", PrepSettings(max_triangles=2000), jobs=2)
     print(batch.ok, fork_safe())
 
 
@@ -278,13 +252,14 @@ def test_a_rerun_removes_what_it_no_longer_makes_and_nothing_else(tmp_path, fram
     """A USDZ from a run with --usdz would pass for this run's: the rerun without it
     removes it (it was listed in the previous report); a file the report never listed,
     even with the same prefix, stays."""
-    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+    from lgcraft.eyewear.prep import prep_frames
+    from lgcraft.meshes.prep import PrepSettings
 
     out = tmp_path / "out"
-    first = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000, usdz=True), jobs=1)
+    first = prep_frames([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000, usdz=True), jobs=1)
     assert first.ok == 1 and (out / "frame-m.usdz").is_file()
     (out / "frame-m.notes.txt").write_text("mine")
-    again = run_batch([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
+    again = prep_frames([frame_files["glb_m"]], out, PrepSettings(max_triangles=2000), jobs=1)
     assert again.ok == 1
     assert not (out / "frame-m.usdz").exists()
     assert (out / "frame-m.notes.txt").read_text() == "mine"

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgcraft.eyewear.mesh import Part
-from lgcraft.eyewear.pipeline import PrepSettings, analyse_frame
 from lgcraft.eyewear.pose import guess_unit, resolve_scale
+from lgcraft.eyewear.prep import analyse_frame
 from lgcraft.eyewear.synthetic import make_frame, random_rotation
+from lgcraft.meshes.part import Part
+from lgcraft.meshes.prep import PrepSettings
 
 UNITS = {"mm": 1.0, "cm": 0.1, "m": 0.001, "in": 1 / 25.4}
 FRAME = make_frame(detail=16)
@@ -100,7 +101,7 @@ def test_unit_guess_and_flags():
     assert guess_unit(2.1) is None
     assert resolve_scale(2.1, "auto", 140.0) == ("frame-width", pytest.approx(140 / 2.1))
     assert resolve_scale(2.1, "cm", None) == ("cm", 10.0)
-    from lgcraft.eyewear.errors import UnitError
+    from lgcraft.meshes.errors import UnitError
 
     with pytest.raises(UnitError, match="cannot tell the unit"):
         resolve_scale(2.1, "auto", None)
@@ -115,13 +116,13 @@ def test_frame_width_flag_rescales_an_unknown_unit():
 
 
 def test_report_pose_maps_the_output_back_onto_the_input(tmp_path):
-    from lgcraft.eyewear.decimate import hausdorff
-    from lgcraft.eyewear.mesh import load_model
-    from lgcraft.eyewear.pipeline import prepare_file
+    from lgcraft.eyewear.prep import prepare_frame
+    from lgcraft.meshes.decimate import hausdorff
+    from lgcraft.meshes.mesh import load_model
 
     src = tmp_path / "f.glb"
     make_frame(detail=16).transformed(random_rotation(np.random.default_rng(5)), 0.1).save(src)
-    report = prepare_file(src, tmp_path / "out", "f", PrepSettings(max_triangles=4000))
+    report = prepare_frame(src, tmp_path / "out", "f", PrepSettings(max_triangles=4000))
     rotation, origin = np.asarray(report["rotation"]), np.asarray(report["origin_input"])
     before = load_model(src)
     after = load_model(tmp_path / "out" / "f.glb")
@@ -192,18 +193,19 @@ def test_simplifying_one_mesh_frame_regroups_its_faces_by_role(tmp_path, monkeyp
     its faces then go to the roles the analysis found, in the canonical pose: a frame
     exported as one mesh still comes out as front, temples and lenses, each made of
     its own original vertices, the whole within the budget and within its error."""
-    from lgcraft.eyewear import _threads
-    from lgcraft.eyewear.decimate import hausdorff
-    from lgcraft.eyewear.mesh import load_model
-    from lgcraft.eyewear.pipeline import analyse, prepare_file, repair_model
+    from lgcraft.eyewear.prep import analyse_frame, prepare_frame
     from lgcraft.eyewear.synthetic import SyntheticModel, merge
+    from lgcraft.meshes import _threads
+    from lgcraft.meshes.decimate import hausdorff
+    from lgcraft.meshes.mesh import load_model
+    from lgcraft.meshes.prep import repair_model
 
     monkeypatch.setattr(_threads, "FILE_THREADS", threads)
     model = SyntheticModel({"frame": merge(*FRAME.parts.values())}, FRAME.truth)
     rotation = random_rotation(np.random.default_rng(9))
     src = tmp_path / "one.glb"
     model.transformed(rotation, 0.1).save(src)
-    report = prepare_file(src, tmp_path / "out", "one", PrepSettings(max_triangles=3000))
+    report = prepare_frame(src, tmp_path / "out", "one", PrepSettings(max_triangles=3000))
     roles = {p["role"] for p in report["parts"]}
     assert {"front", "temple_left", "temple_right", "lens_left", "lens_right"} <= roles
     assert report["triangles_out"] <= 3000 + 48 * len(report["parts"])
@@ -213,7 +215,7 @@ def test_simplifying_one_mesh_frame_regroups_its_faces_by_role(tmp_path, monkeyp
 
     after = load_model(tmp_path / "out" / "one.glb")
     repaired, _ = repair_model(load_model(src).parts)
-    originals = analyse(repaired, PrepSettings(), "one").parts
+    originals = analyse_frame(repaired, PrepSettings(), "one").parts
     tree = cKDTree(np.vstack([p.vertices for p in originals]))
     for part in after.parts:
         assert tree.query(part.vertices * 1000.0)[0].max() < 1e-3
@@ -232,9 +234,9 @@ def test_simplifying_one_mesh_frame_regroups_its_faces_by_role(tmp_path, monkeyp
 def test_piece_statistics_agree_on_both_kernel_paths(seed):
     """Boxes, areas, centroids and projected covers of every connected piece: the
     compiled per-component sums against numpy's sorted reductions."""
-    from lgcraft.eyewear import _native
     from lgcraft.eyewear.frame import _pieces
-    from lgcraft.eyewear.repair import repair_part
+    from lgcraft.meshes import _native
+    from lgcraft.meshes.repair import repair_part
 
     rng = np.random.default_rng(seed)
     moved = FRAME.transformed(random_rotation(rng), float(rng.choice([0.1, 1.0, 25.4])))

@@ -1,5 +1,5 @@
-"""Rings and earrings on the mesh engine: ring axis, centre and inner diameter (ISO 8653
-and US sizes), earring hook/post anchor, canonical pose.
+"""Rings and earrings on the mesh engine (`lgcraft.meshes`): ring axis, centre and inner
+diameter (ISO 8653 and US sizes), earring hook/post anchor, canonical pose.
 
 Ring pose: finger axis along Z, the head (setting) toward +Y, origin at the centre of
 the inner circle, mid-band. Earring pose: +Y up (hanging down -Y), a post pointing back
@@ -8,13 +8,17 @@ the inner circle, mid-band. Earring pose: +Y up (hanging down -Y), a post pointi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from lgcraft.eyewear.errors import MeasureError, UnitError
-from lgcraft.eyewear.mesh import Part
-from lgcraft.eyewear.pose import UNIT_SCALES_MM, _weighted_axes, face_samples
+from lgcraft.meshes.batch import BatchItem, BatchResult, FileResult, run_batch
+from lgcraft.meshes.errors import MeasureError
+from lgcraft.meshes.part import Part, face_samples, weighted_axes
+from lgcraft.meshes.prep import TAIL_FIELDS, Analysis, PrepSettings, mesh_row, prep_model, warm
+from lgcraft.meshes.units import pick_unit
 
 RING_DIAMETER_RANGE_MM = (11.0, 27.0)  # ISO 8653 sizes ~35-85 with margin
 EARRING_SIZE_RANGE_MM = (4.0, 100.0)
@@ -106,7 +110,7 @@ def find_ring(parts: list[Part]) -> RingFit:
     vertices = np.vstack([p.vertices for p in parts])
     if len(vertices) > 60000:
         vertices = vertices[np.random.default_rng(0).choice(len(vertices), 60000, replace=False)]
-    _, axes = _weighted_axes(points, weights)
+    _, axes = weighted_axes(points, weights)
     fits = [fit_ring(vertices, points, weights, a) for a in axes]
     best = max(fits, key=lambda f: f.score)
     for _ in range(2):  # refine the axis: least-variance direction of the inner surface
@@ -116,7 +120,7 @@ def find_ring(parts: list[Part]) -> RingFit:
         near = np.abs(radial - best.inner_radius) < 0.08 * best.inner_radius
         if near.sum() < 20:
             break
-        _, ax = _weighted_axes(vertices[near], np.ones(near.sum()))
+        _, ax = weighted_axes(vertices[near], np.ones(near.sum()))
         axis = ax[0] if ax[0] @ best.axis >= 0 else -ax[0]
         best = fit_ring(vertices, points, weights, axis)
     return best
@@ -127,29 +131,12 @@ def is_ring(fit: RingFit) -> bool:
             and fit.roundness < 0.08 and fit.coverage >= 0.75)
 
 
-def _pick_scale(size: float, units: str, lo: float, hi: float, typical: float, what: str,
-                name: str, prefer_mm: bool = False) -> tuple[str, float]:
-    if units != "auto":
-        if units not in UNIT_SCALES_MM:
-            raise UnitError(f"unknown unit {units!r}", hint="use auto, mm, cm, m or in")
-        return units, UNIT_SCALES_MM[units]
-    choices = [(u, s) for u, s in UNIT_SCALES_MM.items() if lo <= size * s <= hi]
-    if not choices:
-        raise UnitError(f"{name}: cannot tell the unit: the {what} is {size:.4g} units, no "
-                        "plausible size in mm, cm, m or in", hint="pass --units")
-    if prefer_mm and any(u == "mm" for u, _ in choices):
-        return "mm", 1.0
-    return min(choices, key=lambda c: abs(np.log(size * c[1] / typical)))
-
-
 def analyse_ring(parts: list[Part], units: str, name: str, fit: RingFit | None = None):
-    from lgcraft.eyewear.pipeline import Analysis
-
     fit = fit or find_ring(parts)
     if not is_ring(fit):
         raise MeasureError(f"{name}: no ring found (no clear round hole through the model)",
                            hint="for earrings use --kind earring")
-    unit, mm = _pick_scale(2 * fit.inner_radius, units, *RING_DIAMETER_RANGE_MM, 17.5,
+    unit, mm = pick_unit(2 * fit.inner_radius, units, *RING_DIAMETER_RANGE_MM, 17.5,
                            "inner diameter", name)
     # head direction: where the outer surface reaches farthest from the axis
     z = fit.axis
@@ -182,7 +169,7 @@ def analyse_ring(parts: list[Part], units: str, name: str, fit: RingFit | None =
 
 
 def _pieces(parts: list[Part]):
-    from lgcraft.eyewear.frame import face_components
+    from lgcraft.meshes.repair import face_components
 
     out = []
     for part in parts:
@@ -195,17 +182,15 @@ def _pieces(parts: list[Part]):
 
 
 def analyse_earring(parts: list[Part], units: str, name: str):
-    from lgcraft.eyewear.pipeline import Analysis
-
     allv = np.vstack([p.vertices for p in parts])
-    _, axes = _weighted_axes(allv, np.ones(len(allv)))
+    _, axes = weighted_axes(allv, np.ones(len(allv)))
     size = float(np.ptp(allv @ axes.T, axis=0).max())
-    unit, mm = _pick_scale(size, units, *EARRING_SIZE_RANGE_MM, 20.0, "size", name)
+    unit, mm = pick_unit(size, units, *EARRING_SIZE_RANGE_MM, 20.0, "size", name)
     pieces = [v * mm for v in _pieces(parts)]
     allmm = allv * mm
     post = None
     for v in pieces:
-        vals, ax = _weighted_axes(v, np.ones(len(v)))
+        vals, ax = weighted_axes(v, np.ones(len(v)))
         ext = np.ptp(v @ ax.T, axis=0)  # ascending variance axes
         if not (4.0 <= ext[2] <= 25.0 and ext[1] <= 2.0 and ext[2] >= 4 * ext[1]
                 and len(v) < 0.8 * len(allmm)):
@@ -214,8 +199,8 @@ def analyse_earring(parts: list[Part], units: str, name: str):
         if rest is None:
             continue
         # a post stands square to a flat ornament and starts at its surface
-        _, rax = _weighted_axes(rest, np.ones(len(rest)))
-        from lgcraft.eyewear.kdtree import kdtree, nearest
+        _, rax = weighted_axes(rest, np.ones(len(rest)))
+        from lgcraft.meshes.kdtree import kdtree, nearest
 
         gap = nearest(kdtree(rest), v)[0].min()
         if abs(ax[2] @ rax[0]) > 0.8 and gap < 1.0:
@@ -237,7 +222,7 @@ def analyse_earring(parts: list[Part], units: str, name: str):
         if len(on_axis):
             anchor = on_axis.mean(axis=0)
         z = -direction  # the post goes back into the ear: -Z
-        _, oax = _weighted_axes(rest, np.ones(len(rest)))
+        _, oax = weighted_axes(rest, np.ones(len(rest)))
         y = oax[2] - (oax[2] @ z) * z
         if np.linalg.norm(y) < 1e-6:
             y = np.cross(z, np.array([1.0, 0.0, 0.0]))
@@ -248,7 +233,7 @@ def analyse_earring(parts: list[Part], units: str, name: str):
         style = "post"
     else:
         # hook: the long axis is vertical; the thin wire end is up
-        vals, ax = _weighted_axes(allmm, np.ones(len(allmm)))
+        vals, ax = weighted_axes(allmm, np.ones(len(allmm)))
         y = ax[2]
         t = (allmm - allmm.mean(axis=0)) @ y
         lo_t, hi_t = t.min(), t.max()
@@ -300,3 +285,30 @@ def analyse_jewelry(parts: list[Part], settings, name: str):
     if is_ring(fit):
         return analyse_ring(parts, settings.units, name, fit)
     return analyse_earring(parts, settings.units, name)
+
+
+def prep_jewelry(item: BatchItem, settings: PrepSettings) -> dict:
+    """The batch job for one ring or earring file (see `lgcraft.meshes.batch`)."""
+    return prep_model(item, settings, analyse_jewelry)
+
+
+RING_FIELDS = ("inner_diameter_mm", "ring_size_iso", "ring_size_us")
+FIELDS = tuple(f for f in mesh_row(FileResult("", "", "ok")) if f not in TAIL_FIELDS) \
+    + RING_FIELDS + TAIL_FIELDS
+
+
+def jewelry_row(result: FileResult) -> dict:
+    """One piece's row in batch.json/batch.csv."""
+    ring = (result.report or {}).get("ring") or {}
+    row = mesh_row(result)
+    tail = {k: row.pop(k) for k in TAIL_FIELDS}
+    return {**row, "inner_diameter_mm": ring.get("inner_diameter_mm"),
+            "ring_size_iso": ring.get("size_iso"), "ring_size_us": ring.get("size_us"), **tail}
+
+
+def prep_pieces(paths: Sequence[Path], out_dir: Path, settings: PrepSettings, *, jobs: int = 1,
+                resume: bool = False, on_done: Callable[[FileResult], None] | None = None,
+                ) -> BatchResult:
+    """Prepare every ring/earring file (``jobs`` cores); writes batch.json/batch.csv."""
+    return run_batch(paths, out_dir, prep_jewelry, settings, jobs=jobs, resume=resume,
+                     on_done=on_done, row=jewelry_row, fields=FIELDS, warm=warm)

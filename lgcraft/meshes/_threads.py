@@ -53,7 +53,7 @@ def warm_imports() -> None:
             import meshoptimizer  # noqa: F401
             import numpy  # noqa: F401
 
-            import lgcraft.eyewear.kdtree  # noqa: F401
+            import lgcraft.meshes.kdtree  # noqa: F401
         except Exception:  # noqa: S110 - the real import reports it, in the main thread
             pass
 

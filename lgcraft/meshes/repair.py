@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lgcraft.eyewear import _native
-from lgcraft.eyewear.mesh import Part, cross3
+from lgcraft.meshes import _native
+from lgcraft.meshes.part import Part, cross3
 
 
 @dataclass
@@ -385,6 +385,20 @@ def _good_faces(f: np.ndarray, pos_ids: np.ndarray, v: np.ndarray, min_area: flo
     keep = np.zeros(len(f), dtype=bool)
     keep[good_index[first_face]] = True
     return keep
+
+
+def face_components(part: Part) -> np.ndarray:
+    """Connected-component label of each face (over welded positions)."""
+    m = len(part.faces)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    if part.components is not None and len(part.components) == m:
+        return part.components
+    ids = weld_positions(part.vertices, _default_tol(part.vertices))
+    topo = ids[part.faces]
+    # link faces through any shared edge (also non-manifold ones) via shared vertices
+    fa, fb, *_ = _manifold_pairs(topo, int(ids.max()) + 1)
+    return connected_labels(m, fa, fb)[1]
 
 
 def repair_part(part: Part, *, fill_holes_up_to: int = 32, tol: float | None = None,

@@ -1,4 +1,4 @@
-/* Compiled kernels for lgcraft.eyewear: the per-face passes that numpy can only do as a
+/* Compiled kernels for lgcraft.meshes: the per-face passes that numpy can only do as a
  * dozen full-array temporaries and sorts. Repair (a counting sort of half-edges by their
  * lower vertex, a hash of sorted face corners, a breadth-first search), the exact
  * point-to-surface distance of the error check (a uniform grid searched in shells), the
@@ -980,7 +980,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_meshcore", "Compiled mesh kernels (see lgcraft/eyewear/_native.py).",
+    PyModuleDef_HEAD_INIT, "_meshcore", "Compiled mesh kernels (see lgcraft/meshes/_native.py).",
     -1, methods,
 };
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lgcraft.eyewear.mesh import Part, triangle_areas
+from lgcraft.meshes.part import Part, triangle_areas
 
 MIN_PART_TRIANGLES = 48  # a temple or a nose pad never vanishes below this
 
@@ -113,7 +113,7 @@ def simplify_faces(parts: list[Part], budget: int, max_error: float = 0.01) -> l
         return [p.faces for p in parts]
     import meshoptimizer
 
-    from lgcraft.eyewear import _native
+    from lgcraft.meshes import _native
 
     offsets = np.cumsum([0] + [len(p.vertices) for p in parts])
     stacked = np.vstack([p.vertices for p in parts])
@@ -175,7 +175,7 @@ def _decimate_fqms(part: Part, target: int) -> Part:
         if len(survivors) == len(points):
             uv = part.uv[survivors]
         else:  # fall back to the nearest input vertex
-            from lgcraft.eyewear.kdtree import kdtree, nearest
+            from lgcraft.meshes.kdtree import kdtree, nearest
 
             uv = part.uv[nearest(kdtree(part.vertices), points)[1]]
     out = part.copy(vertices=np.asarray(points, np.float64), faces=np.asarray(faces, np.int64), uv=uv)
@@ -297,7 +297,7 @@ class Surface:
     surface samples), built by `prepare` or on first use, and reused."""
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, sample_budget: int | None = None):
-        from lgcraft.eyewear import _native
+        from lgcraft.meshes import _native
 
         self.vertices, self.faces = vertices, faces
         self._tri = None
@@ -333,7 +333,7 @@ class Surface:
     def prepare(self) -> Surface:
         """Build the closest-point index now (it is built on first use otherwise): the
         compiled kernel's grid of the faces, or the KD-tree of the numpy path."""
-        from lgcraft.eyewear import _native
+        from lgcraft.meshes import _native
 
         if _native.MODULE is None:
             self._index()
@@ -343,7 +343,7 @@ class Surface:
 
     def _index(self):
         if self._tree is None:
-            from lgcraft.eyewear.kdtree import kdtree
+            from lgcraft.meshes.kdtree import kdtree
 
             points, owners, radius = _grid_samples(self.tri, self.sample_budget)
             # the few faces whose samples leave the widest gaps (long slivers) are
@@ -371,7 +371,7 @@ class Surface:
 
     def _query(self, points: np.ndarray, k: int, bound: float | None = None):
         """(distances, owner faces) of each point's ``k`` nearest samples, as (n, k)."""
-        from lgcraft.eyewear.kdtree import nearest
+        from lgcraft.meshes.kdtree import nearest
 
         tree, owners = self._index()
         dist, near = nearest(tree, points, k, bound)
@@ -398,7 +398,7 @@ class Surface:
         """
         if len(points) == 0 or len(self.faces) == 0:
             return np.zeros(len(points))
-        from lgcraft.eyewear import _native
+        from lgcraft.meshes import _native
 
         if _native.MODULE is not None and self._arrays is not None:
             out = np.empty(len(points))

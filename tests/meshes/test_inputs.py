@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from lgcraft.eyewear.errors import MeshError
-from lgcraft.eyewear.mesh import load_model
-from lgcraft.eyewear.pipeline import expand_inputs, input_digest, output_names
 from lgcraft.eyewear.synthetic import make_frame
+from lgcraft.meshes.batch import expand_inputs, input_digest, output_names
+from lgcraft.meshes.errors import MeshError
+from lgcraft.meshes.mesh import load_model
 
 FRAME = make_frame(detail=16)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 try:
-    from lgcraft.eyewear import _meshcore as MODULE
+    from lgcraft.meshes import _meshcore as MODULE
 except ImportError:
     MODULE = None
 
@@ -37,7 +37,7 @@ def path(name: str) -> Iterator[None]:
     if name not in ("compiled", "numpy"):
         raise ValueError(f"unknown kernel path {name!r}: use 'compiled' or 'numpy'")
     if name == "compiled" and _BUILT is None:
-        raise RuntimeError("lgcraft/eyewear/_meshcore.c was not built by this install")
+        raise RuntimeError("lgcraft/meshes/_meshcore.c was not built by this install")
     saved = MODULE
     MODULE = _BUILT if name == "compiled" else None
     try:

@@ -10,15 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lgcraft.cli import main
-from lgcraft.eyewear.jewelry import analyse_jewelry, ring_sizes
-from lgcraft.eyewear.mesh import Part
-from lgcraft.eyewear.pipeline import PrepSettings
-from lgcraft.eyewear.synthetic import (
+from lgcraft.jewelry.meshprep import analyse_jewelry, ring_sizes
+from lgcraft.jewelry.synthetic import (
     make_hook_earring,
     make_ring,
     make_stud_earring,
     random_rotation,
 )
+from lgcraft.meshes.part import Part
+from lgcraft.meshes.prep import PrepSettings
 
 UNITS = {"mm": 1.0, "cm": 0.1, "m": 0.001}
 

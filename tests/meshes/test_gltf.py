@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgcraft.eyewear.errors import MeshError
-from lgcraft.eyewear.gltf import (
+from lgcraft.meshes.errors import MeshError
+from lgcraft.meshes.gltf import (
     GltfMaterial,
     can_write,
     glb_from_parts,
@@ -19,13 +19,14 @@ from lgcraft.eyewear.gltf import (
     split_glb,
     vertex_normals,
 )
-from lgcraft.eyewear.mesh import Part, load_model
+from lgcraft.meshes.mesh import load_model
+from lgcraft.meshes.part import Part
 
 
 def _trimesh_parts(path):
     import trimesh
 
-    from lgcraft.eyewear.mesh import _scene_parts
+    from lgcraft.meshes.mesh import _scene_parts
 
     return _scene_parts(trimesh.load(str(path), force="scene", process=False))
 
@@ -328,15 +329,16 @@ def test_a_broken_texture_is_a_clear_per_file_error(tmp_path):
     """Garbage where a PNG should be fails the file; a truncated PNG within the budget is
     carried through as the file had it, and fails only where it must be decoded (to be
     resized to the budget)."""
-    from lgcraft.eyewear.pipeline import PrepSettings, run_batch
+    from lgcraft.eyewear.prep import prep_frames
+    from lgcraft.meshes.prep import PrepSettings
 
     settings = PrepSettings(max_triangles=100, frame_width_mm=140)
     path, png = _textured(tmp_path, size=(4096, 16), external=True)
     (tmp_path / "tex.png").write_bytes(png[:len(png) // 2])  # the header still parses
-    batch = run_batch([path], tmp_path / "out", settings, jobs=1)
+    batch = prep_frames([path], tmp_path / "out", settings, jobs=1)
     assert batch.files[0].status == "failed"
     assert batch.files[0].error.startswith("texture 'tex.png' cannot be decoded")
     (tmp_path / "tex.png").write_bytes(b"not an image at all")
-    batch = run_batch([path], tmp_path / "out2", settings, jobs=1)
+    batch = prep_frames([path], tmp_path / "out2", settings, jobs=1)
     assert batch.files[0].status == "failed"
     assert batch.files[0].error.startswith("texture 'tex.png' is not a readable image/png image")

@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from lgcraft.eyewear.errors import MeshError
-from lgcraft.eyewear.mesh import Part, cross3
+from lgcraft.meshes.errors import MeshError
+from lgcraft.meshes.part import Part, cross3
 
 _COMPONENTS = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16,
                5125: np.uint32, 5126: np.float32}

@@ -14,14 +14,15 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgcraft.eyewear import _native
-from lgcraft.eyewear.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
-from lgcraft.eyewear.mesh import Part
-from lgcraft.eyewear.pipeline import PrepSettings, prepare_file
+from lgcraft.eyewear.prep import prepare_frame
 from lgcraft.eyewear.synthetic import make_frame
 from lgcraft.files import write_atomic
+from lgcraft.meshes import _native
+from lgcraft.meshes.decimate import allocate_budget, decimate_part, hausdorff, point_to_mesh
+from lgcraft.meshes.part import Part
+from lgcraft.meshes.prep import PrepSettings
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "eyewear"
+FIXTURES = Path(__file__).resolve().parents[2] / "examples" / "eyewear"  # the real frames ship here
 KERNEL_PATHS = pytest.mark.parametrize("path", ["compiled", "numpy"])
 distance_kernel = _native.path  # exact distances by the compiled grid or the KD-tree path
 
@@ -53,7 +54,7 @@ def test_point_to_mesh_matches_brute_force(path):
     pts = np.random.default_rng(0).normal(size=(200, 3))
     with distance_kernel(path):
         d = point_to_mesh(pts, np.asarray(sphere.vertices), np.asarray(sphere.faces))
-    from lgcraft.eyewear.decimate import _closest_on_triangles
+    from lgcraft.meshes.decimate import _closest_on_triangles
 
     tri = np.asarray(sphere.triangles)
     brute = np.min([_closest_on_triangles(pts, np.repeat(t[None, 0], 200, 0), np.repeat(t[None, 1], 200, 0),
@@ -76,7 +77,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 def test_usdz_written(tmp_path):
     src = tmp_path / "frame.glb"
     make_frame(detail=16).save(src)
-    report = prepare_file(src, tmp_path / "out", "frame", PrepSettings(usdz=True, max_triangles=2000))
+    report = prepare_frame(src, tmp_path / "out", "frame", PrepSettings(usdz=True, max_triangles=2000))
     usdz = Path(report["outputs"]["usdz"])
     with zipfile.ZipFile(usdz) as archive:
         names = archive.namelist()
@@ -103,7 +104,7 @@ def test_usdz_textures_are_packed_and_resolve(tmp_path, capfd):
             uv=uv, material=trimesh.visual.material.PBRMaterial(baseColorTexture=texture))
     src = tmp_path / "textured.glb"
     frame.export(src)
-    report = prepare_file(src, tmp_path / "out", "frame", PrepSettings(usdz=True, max_triangles=2000))
+    report = prepare_frame(src, tmp_path / "out", "frame", PrepSettings(usdz=True, max_triangles=2000))
     usdz = Path(report["outputs"]["usdz"])
     with zipfile.ZipFile(usdz) as archive:
         names = set(archive.namelist())
@@ -121,9 +122,9 @@ def test_previews_render_headless(tmp_path):
 
     src = tmp_path / "frame.glb"
     make_frame(detail=16).save(src)
-    from lgcraft.eyewear.pipeline import run_batch
+    from lgcraft.eyewear.prep import prep_frames
 
-    batch = run_batch([src], tmp_path / "out", PrepSettings(preview=True, max_triangles=2000), jobs=2)
+    batch = prep_frames([src], tmp_path / "out", PrepSettings(preview=True, max_triangles=2000), jobs=2)
     assert batch.files[0].status == "ok", batch.files[0].error  # scripts/install.sh installs Mesa EGL
     report = batch.files[0].report
     for view in ("front", "three_quarter"):
@@ -142,9 +143,7 @@ def _glb_nodes(path):
 @pytest.mark.parametrize("name", ["glasses-01", "glasses-06"])
 def test_real_fixtures_come_out_plausible_and_canonical(tmp_path, name):
     folder = FIXTURES / name
-    if not folder.is_dir():
-        pytest.skip("shared fixtures not present")
-    report = prepare_file(folder / "scene.gltf", tmp_path, name, PrepSettings())
+    report = prepare_frame(folder / "scene.gltf", tmp_path, name, PrepSettings())
     width = report["boxing"]["total_width_mm"]
     assert 120 <= width <= 160
     assert report["triangles_out"] <= 50_000
@@ -168,9 +167,7 @@ def test_real_fixtures_come_out_plausible_and_canonical(tmp_path, name):
 @pytest.mark.slow
 def test_textures_survive_to_the_glb(tmp_path):
     folder = FIXTURES / "glasses-06"
-    if not folder.is_dir():
-        pytest.skip("shared fixtures not present")
-    report = prepare_file(folder / "scene.gltf", tmp_path, "g6", PrepSettings(profile="webar"))
+    report = prepare_frame(folder / "scene.gltf", tmp_path, "g6", PrepSettings(profile="webar"))
     doc = _glb_nodes(report["outputs"]["glb"])
     assert doc.get("images") and doc.get("textures")
     assert any("TEXCOORD_0" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
@@ -181,7 +178,7 @@ def test_textures_are_limited_to_the_profile():
     from PIL import Image
     from trimesh.visual.material import PBRMaterial
 
-    from lgcraft.eyewear.export import build_scene
+    from lgcraft.meshes.export import build_scene
 
     frame = make_frame(detail=8)
     temple = frame.parts["temple_left"]
@@ -197,19 +194,18 @@ def test_textures_are_limited_to_the_profile():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["glasses-01", "glasses-06"])
 def test_real_fixture_in_any_pose_gives_the_same_result(name):
-    from lgcraft.eyewear.mesh import load_model
-    from lgcraft.eyewear.pipeline import analyse, repair_model
+    from lgcraft.eyewear.prep import analyse_frame
     from lgcraft.eyewear.synthetic import random_rotation
+    from lgcraft.meshes.mesh import load_model
+    from lgcraft.meshes.prep import repair_model
 
     folder = FIXTURES / name
-    if not folder.is_dir():
-        pytest.skip("shared fixtures not present")
     parts, _ = repair_model(load_model(folder / "scene.gltf").parts)
-    base = analyse(parts, PrepSettings(), name)
+    base = analyse_frame(parts, PrepSettings(), name)
     for seed, scale in ((1, 1.0), (2, 1.0), (3, 1.0)):
         rotation = random_rotation(np.random.default_rng(seed))[:3, :3]
         moved = [p.copy(vertices=p.vertices @ rotation.T * scale) for p in parts]
-        result = analyse(moved, PrepSettings(), name)
+        result = analyse_frame(moved, PrepSettings(), name)
         residual = result.rotation @ rotation @ base.rotation.T
         angle = np.degrees(np.arccos(np.clip((np.trace(residual) - 1) / 2, -1, 1)))
         assert angle < 2.0
@@ -218,7 +214,7 @@ def test_real_fixture_in_any_pose_gives_the_same_result(name):
 
 
 def test_one_pass_decimation_meets_the_budget_and_keeps_parts_apart():
-    from lgcraft.eyewear.decimate import MIN_PART_TRIANGLES, decimate_model
+    from lgcraft.meshes.decimate import MIN_PART_TRIANGLES, decimate_model
 
     frame = make_frame(detail=32)
     parts = [Part(name, m.vertices, m.faces) for name, m in frame.parts.items()]
@@ -236,7 +232,7 @@ def test_one_pass_decimation_meets_the_budget_and_keeps_parts_apart():
 
 
 def test_prepared_surfaces_give_the_same_error_as_the_plain_call():
-    from lgcraft.eyewear.decimate import Surface, surface_hausdorff
+    from lgcraft.meshes.decimate import Surface, surface_hausdorff
 
     frame = make_frame(detail=16)
     temple = frame.parts["temple_left"]
@@ -249,7 +245,7 @@ def test_prepared_surfaces_give_the_same_error_as_the_plain_call():
 
 
 def test_map_parts_keeps_order_on_threads():
-    from lgcraft.eyewear._threads import map_parts, warm_imports
+    from lgcraft.meshes._threads import map_parts, warm_imports
 
     items = list(range(20))
     assert map_parts(lambda x: x * x, items, threads=3) == [x * x for x in items]
@@ -271,7 +267,7 @@ def test_map_parts_keeps_order_on_threads():
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 100_000), faces=st.integers(1, 60), sliver=st.floats(1e-3, 1.0))
 def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(path, seed, faces, sliver):
-    from lgcraft.eyewear.decimate import _closest_on_triangles
+    from lgcraft.meshes.decimate import _closest_on_triangles
 
     rng = np.random.default_rng(seed)
     # long thin triangles (a fan over a plate) mixed with ordinary ones
@@ -291,7 +287,7 @@ def test_point_to_mesh_is_exact_on_slivers_and_coarse_faces(path, seed, faces, s
 
 @KERNEL_PATHS
 def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces(path):
-    from lgcraft.eyewear.decimate import _WIDE_FACES, _closest_on_triangles
+    from lgcraft.meshes.decimate import _WIDE_FACES, _closest_on_triangles
 
     rng = np.random.default_rng(4)
     sphere = trimesh.creation.icosphere(subdivisions=4, radius=10.0)
@@ -321,7 +317,7 @@ def test_point_to_mesh_is_exact_with_a_few_huge_slivers_among_small_faces(path):
 def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, offset, scale):
     """The wide faces' bounding-sphere filter (a matrix product with a rounding margin)
     gives the brute-force distance over those faces, far from the origin and at any scale."""
-    from lgcraft.eyewear.decimate import _WIDE_FACES, Surface, _closest_on_triangles
+    from lgcraft.meshes.decimate import _WIDE_FACES, Surface, _closest_on_triangles
 
     rng = np.random.default_rng(seed)
     faces_n = _WIDE_FACES + 40
@@ -359,7 +355,7 @@ def test_wide_face_filter_keeps_every_face_a_point_could_be_nearest_to(seed, off
 def test_point_to_mesh_is_exact_for_points_far_off_and_on_the_surface(path, seed, far):
     """Points on the faces (distance 0), just off them, and far outside the model's box
     (the grid's shells must still stop at the right face)."""
-    from lgcraft.eyewear.decimate import Surface
+    from lgcraft.meshes.decimate import Surface
 
     rng = np.random.default_rng(seed)
     mesh = trimesh.creation.torus(major_radius=5, minor_radius=1, major_sections=24, minor_sections=12)
@@ -378,10 +374,10 @@ def test_a_licence_beside_the_input_travels_with_the_output(tmp_path):
     folder.mkdir()
     make_frame(detail=16).save(folder / "frame.glb")
     settings = PrepSettings(max_triangles=2000)
-    plain = prepare_file(folder / "frame.glb", tmp_path / "plain", "frame", settings)
+    plain = prepare_frame(folder / "frame.glb", tmp_path / "plain", "frame", settings)
     assert "license" not in plain["outputs"]
     (folder / "LICENSE.txt").write_text("CC-BY-4.0: credit Jane Maker\n")
-    report = prepare_file(folder / "frame.glb", tmp_path / "out", "frame", settings)
+    report = prepare_frame(folder / "frame.glb", tmp_path / "out", "frame", settings)
     credit = Path(report["outputs"]["license"])
     assert credit.name == "frame.license.txt"
     assert credit.read_text() == "CC-BY-4.0: credit Jane Maker\n"
@@ -394,7 +390,7 @@ def test_cache_layout_renumbers_the_same_triangles(seed, n, m, offset):
     """The simplifier's input laid out breadth-first: a permutation of the vertices, the
     same triangles (each with its corners in order) in a new order, positions centred."""
     kernels = _native.MODULE
-    assert kernels is not None, "the install did not build lgcraft/eyewear/_meshcore.c"
+    assert kernels is not None, "the install did not build lgcraft/meshes/_meshcore.c"
     rng = np.random.default_rng(seed)
     vertices = rng.normal(size=(n, 3)) * rng.choice([1e-3, 1.0, 100.0]) + offset
     faces = rng.integers(0, n, size=(m, 3))
@@ -433,7 +429,7 @@ def test_compiled_kernels_refuse_bad_arrays(call):
 def test_simplifier_layout_changes_nothing_that_matters():
     """With and without the breadth-first layout: the budget holds, parts stay
     apart, every face is made of the part's own vertices, and the error is alike."""
-    from lgcraft.eyewear.decimate import simplify_faces
+    from lgcraft.meshes.decimate import simplify_faces
 
     parts = [Part(name, m.vertices, m.faces) for name, m in make_frame(detail=24).parts.items()]
     errors = {}
@@ -493,12 +489,10 @@ def test_compiled_path_previews_like_the_numpy_path_on_a_real_frame(tmp_path):
     from PIL import Image
 
     folder = FIXTURES / "glasses-01"
-    if not folder.is_dir():
-        pytest.skip("shared fixtures not present")
     images = {}
     for path in ("compiled", "numpy"):
         with distance_kernel(path):
-            report = prepare_file(folder / "scene.gltf", tmp_path / path, "g1",
+            report = prepare_frame(folder / "scene.gltf", tmp_path / path, "g1",
                                   PrepSettings(preview=True))
         images[path] = np.asarray(Image.open(report["outputs"]["preview_three_quarter"])
                                   .convert("RGB")).astype(float)

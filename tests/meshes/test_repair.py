@@ -8,9 +8,9 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lgcraft.eyewear import _native
-from lgcraft.eyewear.mesh import Part
-from lgcraft.eyewear.repair import repair_part, topology
+from lgcraft.meshes import _native
+from lgcraft.meshes.part import Part
+from lgcraft.meshes.repair import repair_part, topology
 
 KERNELS = _native.MODULE
 
@@ -108,7 +108,7 @@ def test_topology_counts():
 @given(columns=st.lists(st.lists(st.integers(-5, 40), min_size=30, max_size=30), min_size=1,
                         max_size=3))
 def test_group_ids_packed_and_lexsorted_agree(columns):
-    from lgcraft.eyewear import repair
+    from lgcraft.meshes import repair
 
     keys = tuple(np.asarray(c, dtype=np.int64) for c in columns)
     inverse, first = repair._group_ids(*keys)
@@ -139,7 +139,7 @@ def test_small_hole_is_filled_whatever_the_flips(seed, fraction):
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), rows=st.integers(0, 50))
 def test_cross3_matches_numpy(seed, rows):
-    from lgcraft.eyewear.mesh import cross3
+    from lgcraft.meshes.part import cross3
 
     rng = np.random.default_rng(seed)
     tri = rng.normal(size=(rows, 3, 3))  # strided views, as the callers pass them
@@ -156,7 +156,7 @@ def test_connected_labels_match_scipy(n, edges):
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from lgcraft.eyewear.repair import connected_labels
+    from lgcraft.meshes.repair import connected_labels
 
     pairs = np.asarray([(a, b) for a, b in edges if a < n and b < n], dtype=np.int64).reshape(-1, 2)
     count, labels = connected_labels(n, pairs[:, 0], pairs[:, 1])
@@ -171,7 +171,7 @@ def _bfs_flip_bits(m, fa, fb, parity):
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import breadth_first_order
 
-    from lgcraft.eyewear.repair import connected_labels
+    from lgcraft.meshes.repair import connected_labels
 
     _, labels = connected_labels(m, fa, fb)
     roots = np.unique(labels, return_index=True)[1]
@@ -195,7 +195,7 @@ def _bfs_flip_bits(m, fa, fb, parity):
        hidden=st.lists(st.integers(0, 1), min_size=60, max_size=60),
        noise=st.lists(st.integers(0, 1), min_size=120, max_size=120), consistent=st.booleans())
 def test_flip_bits_match_a_bfs_forest(n, edges, hidden, noise, consistent):
-    from lgcraft.eyewear.repair import _flip_bits
+    from lgcraft.meshes.repair import _flip_bits
 
     seen, pairs = set(), []
     for a, b in edges:  # a manifold edge links two distinct faces once
