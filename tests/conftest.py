@@ -18,7 +18,7 @@ def _private_state_dir(tmp_path_factory):
     yield
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 REAL_FRAMES = REPO / "examples" / "eyewear"  # glasses-01 and glasses-06 with their licences
 
 
