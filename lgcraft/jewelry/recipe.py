@@ -210,7 +210,13 @@ def read_png_text(path: Path) -> dict[str, str]:
             image.load()
             return {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
     except FileNotFoundError as exc:
-        raise InputError(f"image not found: {path}") from exc
+        from lgcraft.runs import failed_run
+
+        why = failed_run(Path(path).parent)
+        hint = ("fix that run first" if why else
+                "no file matches that pattern" if "*" in str(path) else None)
+        raise InputError(f"image not found: {path}" + (f" ({why})" if why else ""),
+                         hint=hint) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 
