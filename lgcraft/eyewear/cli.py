@@ -144,3 +144,9 @@ def inspect(
         first = next(r for r in results if r["status"] != "ok")
         raise OperationError(f"{failed} of {len(files)} file(s) could not be inspected; "
                              f"{first['input']}: {first['error']}")
+
+
+# the try-on page's command lives in its own file (page_cli.py), so edits there and here do not collide
+from lgcraft.eyewear.page_cli import page  # noqa: E402
+
+app.command("page")(page)
