@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from lgcraft.context import app_context
-from lgcraft.errors import OperationError
+from lgcraft.errors import InputError, OperationError
 
 app = typer.Typer(
     help="Frame meshes for virtual try-on: repair, scale, pose, budget, measure, GLB/USDZ.\n\n"
@@ -29,11 +29,14 @@ def frame_table(batch, summary) -> tuple[str, list[str], list[list]]:
     for f, row in zip(batch.files, summary["files"], strict=True):
         tri = f"{row['triangles_in']}->{row['triangles_out']}" if row["triangles_in"] else "-"
         status = row["status"] if not f.error else f"failed: {f.error}"
+        if row.get("check_size") and row["check_size"] != "ok":
+            status += f" (check-size: {row['check_size']})"
         marking = row["marking"]
         if marking:
             marking += (f" ({fmt(row['lens_width_mm'])}/{fmt(row['bridge_mm'])}/"
                         f"{fmt(row['temple_length_mm'])})")
-        rows.append([row["name"], status, fmt(row["unit"]), tri, fmt(row["hausdorff_mm"], 2),
+        unit = row["unit"] if row.get("scale") in ("unit", "given", None) else row["scale"]
+        rows.append([row["name"], status, fmt(unit), tri, fmt(row["hausdorff_mm"], 2),
                      fmt(marking), fmt(row["lens_height_mm"]), fmt(row["total_width_mm"]),
                      fmt(row["seconds"])])
     return "Try-on meshes", columns, rows
@@ -52,23 +55,53 @@ def prep(
     usdz: bool = typer.Option(False, "--usdz", help="Also write USDZ for AR Quick Look."),
     preview: bool = typer.Option(False, "--preview", help="Also render front and three-quarter PNG previews (headless)."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),
+    markings: Path | None = typer.Option(None, "--markings", metavar="FILE.csv", help="CSV of file name or SKU -> temple marking (52□18-140, or lens,bridge,temple columns): the scale comes from the marking; with a unit also told, a check-size."),
+    unknown_scale: str | None = typer.Option(None, "--unknown-scale", metavar="assume|fail", help="No unit told and no marking: assume a typical 140 mm adult frame and mark it 'scale: assumed' (default), or fail."),
+    size_tolerance: str | None = typer.Option(None, "--size-tolerance", metavar="A,DBL,TEMPLE", help="Check-size tolerances in mm for lens width, bridge and temple (default 1,1,3)."),
 ) -> None:
     """Prepare frame meshes for try-on: repair, metres, canonical pose, budget, measure, anchors.
 
     Output per file: NAME.glb (+Y up, +Z front, origin at the bridge centre at lens-centre
     height, temples pivoting at the hinges, anchor_* empty nodes), NAME.report.json, and
     with the flags NAME.usdz and NAME.front.png / NAME.three_quarter.png. The batch gets
-    batch.json and batch.csv. Exit code 1 if any file failed.
+    batch.json and batch.csv. A file whose unit cannot be told and that has no marking is
+    scaled to a typical adult frame and marked "scale: assumed" (one warning per batch).
+    Exit code 1 if any file failed.
 
     Example: lgcraft eyewear prep examples/eyewear --out out/eyewear --profile web --preview
     """
-    from lgcraft.eyewear.prep import FIELDS, frame_row, prep_frame, warm_frames
+    from lgcraft.eyewear.prep import ASSUMED_HINT, FIELDS, frame_row, prep_frame, warm_frames
     from lgcraft.meshes.prep_cli import run_prep
 
-    run_prep(ctx, "eyewear", inputs, out, settings={"kind": "frame", "frame_width_mm": frame_width},
+    app = app_context(ctx)
+    get = app.settings.get
+    frame_settings = {
+        "kind": "frame", "frame_width_mm": frame_width,
+        "unknown_scale": get("eyewear", "unknown_scale", str, "assume", flag=unknown_scale,
+                             valid=lambda v: v in ("assume", "fail"), expect="assume or fail"),
+        "size_tolerance_mm": _tolerances(get("eyewear", "size_tolerance", str, "1,1,3",
+                                             flag=size_tolerance)),
+    }
+    markings_file = get("eyewear", "markings", str, None, flag=markings)
+    if markings_file:
+        from lgcraft.eyewear.markings import read_markings
+
+        frame_settings["markings"] = read_markings(Path(markings_file))
+    run_prep(ctx, "eyewear", inputs, out, settings=frame_settings,
              profile=profile, max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz,
              preview=preview, resume=resume, job=prep_frame, row=frame_row, fields=FIELDS,
-             warm=warm_frames, table=frame_table)
+             warm=warm_frames, table=frame_table, assumed_hint=ASSUMED_HINT)
+
+
+def _tolerances(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in str(text).split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0 <= v <= 50 for v in values):
+        raise InputError(f"--size-tolerance {text!r}: expected three mm values A,DBL,TEMPLE",
+                         hint="e.g. --size-tolerance 1,1,3")
+    return values
 
 
 @app.command("inspect")

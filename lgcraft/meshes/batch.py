@@ -95,6 +95,8 @@ Row = Callable[[FileResult], dict]
 
 
 def options_dict(options: Any) -> dict:
+    if hasattr(options, "as_dict"):
+        return options.as_dict()
     return asdict(options) if is_dataclass(options) else dict(options or {})
 
 
@@ -189,10 +191,14 @@ def input_digest(path: Path) -> str:
 
 def make_items(paths: Sequence[Path], out_dir: Path, options: Any) -> list[BatchItem]:
     """One `BatchItem` per input (names unique in the batch); digests are taken later,
-    by `run_one`, where the work runs."""
-    key = options_key(options)
-    return [BatchItem(Path(p), Path(out_dir), n, "", key)
-            for p, n in zip(paths, output_names(paths), strict=True)]
+    by `run_one`, where the work runs. Options with an ``item_key(path, name)`` method
+    key each file on its own (e.g. a per-file marking), so resume redoes only the files
+    whose own options changed."""
+    items = []
+    for p, n in zip(paths, output_names(paths), strict=True):
+        key = options.item_key(Path(p), n) if hasattr(options, "item_key") else options_key(options)
+        items.append(BatchItem(Path(p), Path(out_dir), n, "", key))
+    return items
 
 
 # -- reports --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ PROFILES = {
     "quicklook": Profile("quicklook", 100_000, 2048, "AR Quick Look on iOS (USDZ)"),
 }
 UNITS = ("auto", "mm", "cm", "m", "in")
+UNKNOWN_SCALE = ("assume", "fail")
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,19 @@ class PrepSettings:
     frame_width_mm: float | None = None
     usdz: bool = False
     preview: bool = False
+    unknown_scale: str = "assume"  # assume (a typical size, marked "scale: assumed") | fail
+    # the batch's known sizes, (file name, stem, folder or SKU -> numbers the trade reads,
+    # e.g. a frame's marking A, DBL, temple in mm); resolved per file into ``marking``
+    markings: tuple[tuple[str, tuple], ...] = ()
+    marking: tuple | None = None
+    size_tolerance_mm: tuple[float, ...] = (1.0, 1.0, 3.0)  # check-size: lens, bridge, temple
 
     def __post_init__(self) -> None:
+        if self.unknown_scale not in UNKNOWN_SCALE:
+            raise InputError(f"unknown --unknown-scale {self.unknown_scale!r}",
+                             hint="use " + " or ".join(UNKNOWN_SCALE))
+        if any(not (0 <= t <= 50) for t in self.size_tolerance_mm):
+            raise InputError(f"size tolerances must be 0-50 mm, got {self.size_tolerance_mm}")
         if self.profile not in PROFILES:
             raise InputError(f"unknown profile {self.profile!r}", hint="use " + ", ".join(PROFILES))
         if self.units not in UNITS:
@@ -73,8 +85,32 @@ class PrepSettings:
         return PROFILES[self.profile].max_texture_px
 
     def key(self) -> str:
-        data = json.dumps({**asdict(self), "engine": ENGINE_VERSION}, sort_keys=True)
+        data = json.dumps({**self.as_dict(), "engine": ENGINE_VERSION}, sort_keys=True)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        """The settings as reports and batch.json show them: the markings table is
+        summed up (each file's report holds its own ``marking``)."""
+        data = asdict(self)
+        data["markings"] = len(self.markings)
+        return data
+
+    def for_file(self, path: Path, name: str) -> PrepSettings:
+        """These settings for one file: its marking looked up by file name, stem, output
+        name or folder name (any case), the table itself dropped."""
+        found = self.marking
+        if self.markings:
+            path = Path(path)
+            table = {k.lower(): v for k, v in self.markings}
+            for candidate in (path.name, path.stem, name, path.parent.name):
+                if candidate.lower() in table:
+                    found = tuple(table[candidate.lower()])
+                    break
+        return replace(self, markings=(), marking=found)
+
+    def item_key(self, path: Path, name: str) -> str:
+        """What resume compares for one file: its settings, its marking included."""
+        return self.for_file(path, name).key()
 
 
 @dataclass
@@ -91,6 +127,7 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     kind: str = "frame"
     origin_input: np.ndarray | None = None  # input-space point that became the origin
+    scale: str = "unit"  # unit (told from the size) | given (flags) | marking | assumed
 
 
 # -- the pipeline ---------------------------------------------------------------------
@@ -195,6 +232,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     from lgcraft.meshes.preview import render_previews
 
     path, out_dir, name = item.path, item.out_dir, item.name
+    settings = settings.for_file(path, name)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -288,9 +326,9 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     report = {
         "input": str(path), "name": name, "kind": analysis.kind,
         "input_sha256": item.digest, "settings_key": item.settings_key,
-        "settings": asdict(settings), "profile": asdict(PROFILES[settings.profile]),
+        "settings": settings.as_dict(), "profile": asdict(PROFILES[settings.profile]),
         "triangles_in": triangles_in, "triangles_out": triangles_out, "triangle_budget": budget,
-        "unit": analysis.unit, "mm_per_unit": analysis.mm_per_unit,
+        "unit": analysis.unit, "scale": analysis.scale, "mm_per_unit": analysis.mm_per_unit,
         "rotation": analysis.rotation.tolist(),
         # output (m) = ((input - origin_input) @ rotation.T) * mm_per_unit / 1000
         "origin_input": None if analysis.origin_input is None else analysis.origin_input.tolist(),
@@ -318,10 +356,10 @@ def prepare_file(path: Path, out_dir: Path, name: str, settings: PrepSettings, a
     ...              analyse_jewelry)["ring"]["size_iso"]        # doctest: +SKIP
     55
     """
-    from lgcraft.meshes.batch import input_digest, options_key
+    from lgcraft.meshes.batch import input_digest
 
     item = BatchItem(Path(path), Path(out_dir), name, digest or input_digest(Path(path)),
-                     options_key(settings))
+                     settings.item_key(Path(path), name))
     return write_report(item, prep_model(item, settings, analyse))
 
 
@@ -346,7 +384,7 @@ def warm(paths: Sequence[Path], settings: PrepSettings) -> None:
         import trimesh  # noqa: F401
 
 
-MESH_FIELDS = ("name", "status", "kind", "unit", "triangles_in", "triangles_out",
+MESH_FIELDS = ("name", "status", "kind", "unit", "scale", "triangles_in", "triangles_out",
                "hausdorff_mm")
 TAIL_FIELDS = ("seconds", "error", "input")
 
@@ -356,7 +394,7 @@ def mesh_row(result: FileResult) -> dict:
     r = result.report or {}
     base = base_row(result)
     return {"name": result.name, "status": result.status, "kind": r.get("kind"),
-            "unit": r.get("unit"), "triangles_in": r.get("triangles_in"),
+            "unit": r.get("unit"), "scale": r.get("scale"), "triangles_in": r.get("triangles_in"),
             "triangles_out": r.get("triangles_out"), "hausdorff_mm": r.get("hausdorff_mm"),
             **{k: base[k] for k in TAIL_FIELDS}}
 
@@ -366,6 +404,7 @@ def inspect_file(path: Path, settings: PrepSettings, analyse: Analyse) -> dict:
     """Parts, triangles, bounds, guessed unit, topology problems and measurements."""
     from lgcraft.meshes.mesh import load_model
 
+    settings = settings.for_file(path, path.stem)
     model = load_model(path)
     all_v = model.all_vertices()
     parts_info = [{"name": p.name, "triangles": p.triangles, "vertices": len(p.vertices),
@@ -380,7 +419,7 @@ def inspect_file(path: Path, settings: PrepSettings, analyse: Analyse) -> dict:
     info["repair_needed"] = repair
     try:
         analysis = analyse(parts, settings, path.name)
-        info.update(kind=analysis.kind, unit=analysis.unit, mm_per_unit=analysis.mm_per_unit,
+        info.update(kind=analysis.kind, unit=analysis.unit, scale=analysis.scale, mm_per_unit=analysis.mm_per_unit,
                     **analysis.measurements, warnings=analysis.warnings,
                     roles={p.name: p.triangles for p in analysis.parts})
     except LgcraftError as exc:

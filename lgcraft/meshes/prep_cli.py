@@ -45,7 +45,8 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
              settings: dict[str, Any], profile: str | None, max_triangles: int | None,
              units: str | None, jobs: int | None, usdz: bool, preview: bool, resume: bool,
              job: Callable, row: Callable, fields: Sequence[str], warm: Callable | None,
-             table: Callable[[Any, dict], tuple[str, list[str], list[list]]]) -> None:
+             table: Callable[[Any, dict], tuple[str, list[str], list[list]]],
+             assumed_hint: str = "pass --units") -> None:
     """Settings, batch, table, exit code (1 if any file failed). ``settings`` holds the
     trade's own `PrepSettings` fields (kind, frame_width_mm, ...); ``table(batch,
     summary)`` gives the table's title, columns and rows."""
@@ -89,6 +90,11 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
         return out_.table(title, columns, rows, caption=caption)
 
     out_.emit(summary, render)
+    assumed = [row["name"] for row in summary["files"] if row.get("scale") == "assumed"]
+    if assumed:  # once per batch, not once per file
+        shown = ", ".join(assumed[:3]) + (f" and {len(assumed) - 3} more" if len(assumed) > 3 else "")
+        out_.warn(f"{len(assumed)} file(s) with no telling unit and no marking were scaled to a "
+                  f"typical size (scale: assumed): {shown}; {assumed_hint}")
     if batch.failed:
         raise OperationError(f"{batch.failed} of {len(batch.files)} file(s) failed",
                              hint=f"see the table or {out / 'batch.json'}")

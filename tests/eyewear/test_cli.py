@@ -105,12 +105,16 @@ def test_inspect_names_missing_and_broken_files(tmp_path, capsys):
     assert f"1 of 1 file(s) could not be inspected; {garbage}: " in captured.err
 
 
-def test_unknown_unit_needs_frame_width(tmp_path, capsys):
+def test_unknown_unit_is_assumed_or_fails_or_takes_frame_width(tmp_path, capsys):
     from lgcraft.eyewear.synthetic import make_frame
 
     path = tmp_path / "tiny.glb"
     make_frame(detail=16).transformed(__import__("numpy").eye(4), 2.1 / 132).save(path)
     code = main(["--json", "eyewear", "prep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["files"][0]["scale"] == "assumed"
+    code = main(["--json", "eyewear", "prep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1",
+                 "--unknown-scale", "fail"])
     out = json.loads(capsys.readouterr().out)
     assert code == 1 and "cannot tell the unit" in out["files"][0]["error"]
     code = main(["--json", "eyewear", "prep", str(path), "--out", str(tmp_path / "o"), "--jobs", "1",
