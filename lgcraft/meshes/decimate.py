@@ -161,6 +161,67 @@ def keep_faces(source: Part, faces: np.ndarray, original: Part, to_pose=None) ->
     return _compact(source, faces, original, to_pose)
 
 
+TWIN_TOLERANCE = 0.10  # twins leave within 10% of each other's triangle count
+
+
+def mirror_twins(parts: list[Part]) -> list[tuple[int, int]]:
+    """Pairs of parts that are mirror images across the YZ plane (X across, as in the
+    canonical try-on pose): left/right lenses, temples, nose pads. Twins come in with
+    the same triangle count and, mirrored in X, the same bounding box (to 3% of their
+    size)."""
+    boxes = []
+    for p in parts:
+        if len(p.vertices) == 0:
+            boxes.append(None)
+            continue
+        boxes.append((p.vertices.min(axis=0), p.vertices.max(axis=0)))
+    pairs, used = [], set()
+    for i, a in enumerate(parts):
+        if i in used or boxes[i] is None or a.triangles < 2 * MIN_PART_TRIANGLES:
+            continue
+        lo, hi = boxes[i]
+        mirrored_lo = np.array([-hi[0], lo[1], lo[2]])
+        mirrored_hi = np.array([-lo[0], hi[1], hi[2]])
+        size = float(np.linalg.norm(hi - lo)) or 1.0
+        if abs(lo[0] + hi[0]) < 0.05 * size:
+            continue  # centred on the YZ plane: its own mirror image (a front, a bridge)
+        for j in range(i + 1, len(parts)):
+            b = parts[j]
+            if j in used or boxes[j] is None or b.triangles != a.triangles:
+                continue
+            if (np.abs(boxes[j][0] - mirrored_lo).max() < 0.03 * size
+                    and np.abs(boxes[j][1] - mirrored_hi).max() < 0.03 * size):
+                pairs.append((i, j))
+                used.update((i, j))
+                break
+    return pairs
+
+
+def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Part], list[tuple[int, int]]]:
+    """Mirror twins (see `mirror_twins`) whose simplified triangle counts differ by more
+    than `TWIN_TOLERANCE` are decimated again, each alone, to the mean of the two counts
+    (so the model's total stays the same). One simplifier pass over the whole model
+    shares its budget by error, and on two mirror-image parts numbered differently it
+    can keep twice as much of one as of the other. Returns the parts and the pairs that
+    were balanced."""
+    out = list(decimated)
+    balanced = []
+    for i, j in mirror_twins(originals):
+        a, b = out[i].triangles, out[j].triangles
+        if max(a, b) <= (1 + TWIN_TOLERANCE) * min(a, b) or a >= originals[i].triangles \
+                and b >= originals[j].triangles:
+            continue
+        target = (a + b) // 2
+        out[i], out[j] = decimate_part(originals[i], target), decimate_part(originals[j], target)
+        # the same target can still end apart (a bound met early on one side): the larger
+        # goes down to the smaller
+        small, large = sorted((i, j), key=lambda k: out[k].triangles)
+        if out[large].triangles > (1 + TWIN_TOLERANCE) * out[small].triangles:
+            out[large] = decimate_part(originals[large], out[small].triangles)
+        balanced.append((i, j))
+    return out, balanced
+
+
 def _decimate_fqms(part: Part, target: int) -> Part:
     import fast_simplification
 

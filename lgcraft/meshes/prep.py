@@ -225,7 +225,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     """
     from lgcraft.files import write_atomic
     from lgcraft.meshes._threads import file_threads, map_parts
-    from lgcraft.meshes.decimate import Surface, simplify_faces, surface_hausdorff
+    from lgcraft.meshes.decimate import Surface, balance_twins, simplify_faces, surface_hausdorff
     from lgcraft.meshes.export import build_scene, glb_bytes, write_usdz
     from lgcraft.meshes.gltf import can_write, glb_from_parts
     from lgcraft.meshes.mesh import load_model
@@ -266,6 +266,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
         analysis = analyse(parts, settings, path.name)
         lap("unit_pose_measure")
         originals = decimated = analysis.parts
+        twins: list[tuple[int, int]] = []
         prepared = [None] * len(originals)
         if simplifying:
             prepared = map_parts(lambda p: Surface(p.vertices, p.faces).prepare(), originals,
@@ -274,6 +275,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
             kept, timings["decimate"] = (simplified.result() if simplified
                                          else _timed(simplify_faces, parts, budget))
             decimated = regroup(parts, kept, analysis, budget)
+            decimated, twins = balance_twins(originals, decimated)
             lap("decimate_wait" if simplified else "regroup")
     finally:
         if pool:
@@ -334,6 +336,8 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
         "origin_input": None if analysis.origin_input is None else analysis.origin_input.tolist(),
         "topology_before": topo_before, "repair": repair,
         "parts": part_rows,
+        # mirror twins the shared pass left unequal, decimated again to one budget
+        "twins_balanced": [[originals[i].name, originals[j].name] for i, j in twins],
         "hausdorff_mm": max((r["hausdorff_mm"] for r in part_rows), default=0.0),
         **analysis.measurements,
         "anchors_m": {k: [c / 1000.0 for c in v] for k, v in analysis.anchors.items()},

@@ -172,6 +172,37 @@ def test_textures_survive_to_the_glb(tmp_path):
     assert doc.get("images") and doc.get("textures")
     assert any("TEXCOORD_0" in p["attributes"] for m in doc["meshes"] for p in m["primitives"])
     assert report["triangles_out"] <= 20_000
+    # mirror twins get one budget: one shared pass kept 5094 of the left temple's 7680
+    # triangles and 2284 of the right's
+    rows = {r["name"]: r for r in report["parts"]}
+    left, right = rows["temple_left"]["triangles_out"], rows["temple_right"]["triangles_out"]
+    assert max(left, right) <= 1.1 * min(left, right), (left, right)
+    assert ["temple_left", "temple_right"] in report["twins_balanced"]
+    lenses = rows["lens_left"]["triangles_out"], rows["lens_right"]["triangles_out"]
+    assert max(lenses) <= 1.1 * min(lenses), lenses
+
+
+def test_mirror_twins_found_and_balanced():
+    from lgcraft.meshes.decimate import balance_twins, decimate_part, mirror_twins
+
+    frame = make_frame(detail=24)
+    parts = [Part(n, m.vertices, m.faces) for n, m in frame.parts.items()]
+    names = [p.name for p in parts]
+    pairs = {tuple(sorted((names[i], names[j]))) for i, j in mirror_twins(parts)}
+    assert ("temple_left", "temple_right") in pairs and ("lens_left", "lens_right") in pairs
+    assert all("front" not in pair for pair in pairs)  # centred: its own mirror image
+    left, right = names.index("temple_left"), names.index("temple_right")
+    uneven = list(parts)
+    uneven[left] = decimate_part(parts[left], parts[left].triangles * 2 // 3)
+    uneven[right] = decimate_part(parts[right], parts[right].triangles // 4)
+    balanced, done = balance_twins(parts, uneven)
+    a, b = balanced[left].triangles, balanced[right].triangles
+    assert (min(left, right), max(left, right)) in done and max(a, b) <= 1.1 * min(a, b)
+    assert abs((a + b) - (uneven[left].triangles + uneven[right].triangles)) < 0.1 * (a + b)
+    moved = [p.copy(vertices=p.vertices + [5.0, 0, 0]) if p.name == "temple_right" else p
+             for p in parts]
+    assert ("temple_left", "temple_right") not in {
+        tuple(sorted((names[i], names[j]))) for i, j in mirror_twins(moved)}
 
 
 def test_textures_are_limited_to_the_profile():
