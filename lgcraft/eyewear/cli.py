@@ -8,12 +8,15 @@ import typer
 
 from lgcraft.context import app_context
 from lgcraft.errors import InputError, OperationError
+from lgcraft.eyewear.tryon_cli import measure, tryon
 
 app = typer.Typer(
     help="Frame meshes for virtual try-on: repair, scale, pose, budget, measure, GLB/USDZ.\n\n"
          "Example: lgcraft eyewear prep examples/eyewear --out out/eyewear --preview",
     no_args_is_help=True,
 )
+app.command("tryon")(tryon)
+app.command("measure")(measure)
 
 PROFILE_HELP = ("Budget: web = 50k triangles, 2048 px textures; webar = 20k, 1024 px; "
                 "quicklook = 100k, 2048 px and USDZ.")

@@ -16,6 +16,7 @@ import typer
 from lgcraft.context import app_context
 from lgcraft.errors import InputError
 from lgcraft.jewelry.prep_cli import prep
+from lgcraft.jewelry.tryon_cli import tryon
 
 app = typer.Typer(
     help="Jewelry design drafts (diffusers) and ring/earring meshes for try-on.\n\n"
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("prep")(prep)
+app.command("tryon")(tryon)
 
 # -- options shared by the drafting commands ----------------------------------------------------
 TYPE = typer.Option(None, "--type", help="ring, pendant, earrings, bracelet, necklace, brooch.")
