@@ -29,6 +29,19 @@ def _require() -> None:
     require("toys")
 
 
+def _limits(app_):
+    """Resource limits on script and profile files, from the settings ([toys] section)."""
+    from lgcraft.toys.source import DEFAULT_LIMITS, Limits
+
+    def get(key: str, default: int) -> int:
+        return app_.settings.get("toys", key, int, default, valid=lambda v: v >= 1, expect="at least 1")
+
+    return Limits(max_file_bytes=get("max_file_bytes", DEFAULT_LIMITS.max_file_bytes),
+                  max_nodes=get("max_yaml_nodes", DEFAULT_LIMITS.max_nodes),
+                  max_depth=get("max_yaml_depth", DEFAULT_LIMITS.max_depth),
+                  max_aliases=get("max_yaml_aliases", DEFAULT_LIMITS.max_aliases))
+
+
 @app.command()
 def validate(ctx: typer.Context, script: Path = SCRIPT, profile: Path | None = PROFILE) -> None:
     """Check a script against the schema and its toy: unknown events, actuators, assets,
@@ -40,7 +53,7 @@ def validate(ctx: typer.Context, script: Path = SCRIPT, profile: Path | None = P
     from lgcraft.toys.workflow import validate_files
 
     app_ = app_context(ctx)
-    result = validate_files(script, profile)
+    result = validate_files(script, profile, _limits(app_))
     data = {"script": result.script, "profile": result.profile, "valid": result.valid,
             "problems": [{"file": d.file, "line": d.line, "column": d.column, "message": d.message,
                           "value": d.value if isinstance(d.value, str | int | float | bool) or d.value is None else str(d.value),
@@ -76,7 +89,7 @@ def check(
     from lgcraft.toys.workflow import load_program
 
     app_ = app_context(ctx)
-    program = load_program(script, profile, need_profile=True)
+    program = load_program(script, profile, need_profile=True, limits=_limits(app_))
     with app_.out.progress("Exploring configurations", total=None) as advance:
         report = check_program(program, max_configurations=max_states,
                                progress=lambda n: advance(5000, description=f"Exploring ({n} configurations)"))
@@ -138,7 +151,7 @@ def simulate(
     from lgcraft.toys.workflow import load_program
 
     app_ = app_context(ctx)
-    program = load_program(script, profile)
+    program = load_program(script, profile, limits=_limits(app_))
     seed = seed if seed is not None else (program.script.seed if program.script.seed is not None else 1)
     if events is None:
         _interactive(app_, InteractiveSession(program, seed))
@@ -221,7 +234,7 @@ def coverage(
     from lgcraft.toys.workflow import load_program
 
     app_ = app_context(ctx)
-    program = load_program(script, profile)
+    program = load_program(script, profile, limits=_limits(app_))
     with app_.out.progress("Random traces", total=random_runs) as advance:
         result = run_coverage(program, random_runs, seed, length, progress=advance)
     data = {"script": result.script, "runs": result.runs, "events_per_run": result.events_per_run,
@@ -264,7 +277,7 @@ def compile_command(
     app_ = app_context(ctx)
     if target not in ("bin", "c"):
         raise InputError(f"unknown target (value: {target!r})", hint="use --target bin or --target c")
-    program = load_program(script, profile, need_profile=True)
+    program = load_program(script, profile, need_profile=True, limits=_limits(app_))
     stem = script.name.split(".")[0]
     if output is None:
         output = script.parent / f"{stem}.bin" if target == "bin" else script.parent
@@ -307,7 +320,7 @@ def graph(
     app_ = app_context(ctx)
     if fmt not in ("mermaid", "dot"):
         raise InputError(f"unknown graph format (value: {fmt!r})", hint="use --format mermaid or --format dot")
-    parsed = load_script(script)
+    parsed = load_script(script, limits=_limits(app_))
     text = to_mermaid(parsed) if fmt == "mermaid" else to_dot(parsed)
     if output is not None:
         write_atomic(output, text.encode())

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lgcraft.toys.source import Diagnostic, Document, ToyScriptError, load_yaml, parse_yaml
+from lgcraft.toys.source import DEFAULT_LIMITS, Diagnostic, Document, Limits, ToyScriptError, load_yaml, parse_yaml
 
 COLORS = {
     "off": 0x000000, "red": 0xFF0000, "green": 0x00FF00, "blue": 0x0000FF,
@@ -229,59 +229,151 @@ def _schema_errors(doc: Document, kind: str) -> list[Diagnostic]:
     for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(error.absolute_path)
         best = error
+        allowed = error.schema.get("x-allowed") if isinstance(error.schema, dict) else None
         if error.context:  # oneOf/anyOf: report the most specific sub-error
             best = max(error.context, key=lambda e: len(e.absolute_path))
             path = tuple(best.absolute_path)
-        message = _schema_message(best)
+        message = _schema_message(best, allowed)
         value = best.instance if not isinstance(best.instance, dict | list) else None
         if best.validator == "additionalProperties" and isinstance(best.instance, dict):
-            allowed = set(best.schema.get("properties", {}))
-            extra = [k for k in best.instance if k not in allowed]
+            known = list(best.schema.get("properties", {}))
+            extra = [k for k in best.instance if k not in known]
             if extra:
-                found.append(doc.diag((*path, extra[0]), f"unknown key '{extra[0]}'",
-                                      None, key=True))
+                found.append(doc.diag((*path, extra[0]), f"unknown key '{extra[0]}'"
+                                      + (f" (allowed: {', '.join(known)})" if known else ""), None, key=True))
                 continue
-        if best.validator == "propertyNames":
-            value = best.instance
-            found.append(doc.diag((*path, value), f"bad name: {message}", value, key=True))
+        if "propertyNames" in best.absolute_schema_path:
+            name = best.instance
+            allowed = schema("script")["$defs"]["name"]["x-allowed"]
+            where = "/".join(map(str, path)) or "(top level)"
+            found.append(doc.diag((*path, name), f"{where}: {name!r} is not a valid name; names must be {allowed}",
+                                  name, key=True))
             continue
         found.append(doc.diag(path, message, value))
     return found
 
 
-def _schema_message(error) -> str:
+def _schema_message(error, allowed: str | None = None) -> str:
+    """What is wrong and what is allowed, e.g. 'states/a/after/0/delay: must be a
+    positive duration: whole milliseconds (1500) or text such as 500ms, 2s ...'."""
     where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    allowed = allowed or (error.schema.get("x-allowed") if isinstance(error.schema, dict) else None)
+    if error.validator == "propertyNames":  # the sub-error names the key's schema
+        allowed = allowed or next((e.schema.get("x-allowed") for e in error.context or ()
+                                   if isinstance(e.schema, dict) and e.schema.get("x-allowed")), None)
+        allowed = allowed or schema("script")["$defs"]["name"]["x-allowed"]
+        return f"{where}: {error.instance!r} is not a valid name; names must be {allowed}"
+    if allowed:
+        return f"{where}: must be {allowed}"
     if error.validator == "required":
         return f"{where}: {error.message}"
     if error.validator == "enum":
         return f"{where}: must be one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "type":
-        return f"{where}: must be of type {error.validator_value}"
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        words = {"integer": "an integer", "number": "a number", "string": "text", "boolean": "true or false",
+                 "object": "a mapping (key: value lines)", "array": "a list", "null": "empty"}
+        shown = " or ".join(words.get(k, k) for k in kinds)
+        lo, hi = error.schema.get("minimum"), error.schema.get("maximum")
+        if lo is not None and hi is not None:
+            shown += f" from {lo} to {hi}"
+        elif lo is not None:
+            shown += f" of at least {lo}"
+        return f"{where}: must be {shown}"
     if error.validator == "pattern":
-        return f"{where}: does not match the expected form"
+        return f"{where}: does not match the expected form {error.validator_value}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return f"{where}: out of range ({error.validator} {error.validator_value})"
+        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                 "exclusiveMaximum": "less than"}
+        return f"{where}: must be {words[error.validator]} {error.validator_value}"
     message = error.message
     if len(message) > 160:
         message = message[:157] + "..."
     return f"{where}: {message}"
 
 
-def load_script(path: str | Path | None = None, *, text: str | None = None) -> Script:
+def load_script(path: str | Path | None = None, *, text: str | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> Script:
     """Load and schema-check a script file (or ``text``); raise `ToyScriptError` if bad.
 
     >>> load_script(text="script: s\\ninitial: a\\nstates: {a: {}}").initial
     'a'
     """
-    doc = load_yaml(path) if text is None else parse_yaml(text, str(path or "<string>"))
+    doc = load_yaml(path, limits) if text is None else parse_yaml(text, str(path or "<string>"), limits)
     errors = _schema_errors(doc, "script")
     if errors:
-        raise ToyScriptError(errors)
+        # go on past the schema errors, on a copy without the values they name, so one
+        # run lists the model's and the guards' problems too (a crash there just stops)
+        partial = _partial_script(doc, errors)
+        raise ToyScriptError(errors + (partial.errors if partial else []),
+                             script=partial.script if partial else None)
     builder = _ScriptBuilder(doc)
     script = builder.build()
     if builder.errors:
-        raise ToyScriptError(builder.errors)
+        raise ToyScriptError(builder.errors, script=script)
     return script
+
+
+@dataclass
+class _Partial:
+    script: Script
+    errors: list[Diagnostic]
+
+
+def _partial_script(doc: Document, errors: list[Diagnostic]) -> _Partial | None:
+    """The script without the values the schema refused (and, where that leaves a
+    mapping incomplete, without that mapping), for the problems behind them."""
+    import copy
+
+    data = copy.deepcopy(doc.data)
+    bad = {(d.line, d.column) for d in errors}
+    pruned: set[tuple] = set()
+
+    def prune(value, path):
+        if isinstance(value, dict):
+            for key in list(value):
+                child = (*path, key)
+                if doc.positions.get(child) in bad or doc.key_positions.get(child) in bad:
+                    del value[key]
+                    pruned.add(child)
+                else:
+                    prune(value[key], child)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                prune(item, (*path, i))
+
+    shadow = Document(doc.file, data, doc.positions, doc.key_positions)
+    try:
+        for _ in range(6):
+            prune(data, ())
+            if not isinstance(data, dict) or not {"script", "initial", "states"} <= set(data):
+                return None
+            again = _schema_errors(shadow, "script")
+            if not again:
+                break
+            bad = set()
+            for d in again:  # a list item cannot go alone (positions would shift): its list goes
+                path = _path_of(d, doc)
+                while path and isinstance(path[-1], int):
+                    path = path[:-1]
+                bad.add(doc.pos(path) if path else (d.line, d.column))
+        else:
+            return None
+        builder = _ScriptBuilder(shadow)
+        script = builder.build()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+    known = {(d.line, d.column, d.message) for d in errors}
+    gone = {name for path in pruned for name in path if isinstance(name, str)}
+    return _Partial(script, [d for d in builder.errors if (d.line, d.column, d.message) not in known
+                             and not (isinstance(d.value, str) and d.value in gone)])
+
+
+def _path_of(diag: Diagnostic, doc: Document) -> tuple:
+    for path, pos in doc.positions.items():
+        if pos == (diag.line, diag.column):
+            return path
+    return ()
 
 
 class _ScriptBuilder:
@@ -400,9 +492,10 @@ class _ScriptBuilder:
         return result
 
 
-def load_profile(path: str | Path | None = None, *, text: str | None = None) -> Profile:
+def load_profile(path: str | Path | None = None, *, text: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> Profile:
     """Load and schema-check a hardware profile; raise `ToyScriptError` if bad."""
-    doc = load_yaml(path) if text is None else parse_yaml(text, str(path or "<string>"))
+    doc = load_yaml(path, limits) if text is None else parse_yaml(text, str(path or "<string>"), limits)
     errors = _schema_errors(doc, "profile")
     if errors:
         raise ToyScriptError(errors)

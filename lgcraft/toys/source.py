@@ -17,6 +17,26 @@ Pos = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a script or profile may cost before it is parsed into objects.
+
+    Checked on the file size (before reading) and on YAML's event stream (before any
+    object is built), so a 600-byte alias bomb or a 12 MB file is refused in
+    milliseconds. Defaults fit the largest real toy scripts many times over; the
+    settings ``[toys] max_file_bytes``, ``max_yaml_nodes``, ``max_yaml_depth`` and
+    ``max_yaml_aliases`` change them (e.g. ``LGCRAFT_TOYS_MAX_FILE_BYTES=2000000``).
+    """
+
+    max_file_bytes: int = 1_000_000
+    max_nodes: int = 200_000  # values after alias expansion
+    max_depth: int = 64  # nested mappings/lists
+    max_aliases: int = 10_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem in a script or profile file, with where it is and the value."""
 
@@ -34,13 +54,15 @@ class Diagnostic:
 class ToyScriptError(InputError):
     """A script or profile that does not load or validate. Exit 2."""
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, diagnostics: list[Diagnostic], script=None) -> None:
+        diagnostics = sorted(diagnostics, key=lambda d: (d.file, d.line, d.column))
         first = diagnostics[0]
         more = len(diagnostics) - 1
         hint = (f"{more} more problem(s); run 'lgcraft toys validate' to list them all"
                 if more else None)
         super().__init__(str(first), hint=hint)
         self.diagnostics = diagnostics
+        self.script = script  # what could be built despite the problems (for validate)
 
 
 @dataclass
@@ -103,8 +125,61 @@ def _convert_scalar(node, doc: Document) -> Any:
     return constructor.construct_object(node, deep=True)
 
 
-def parse_yaml(text: str, file: str = "<string>") -> Document:
+def _resource_check(text: str, file: str, limits: Limits, loader) -> None:
+    """Walk YAML's event stream once (no objects built) and refuse a document whose
+    expanded size, nesting or alias count is over ``limits``: an alias counts as the
+    whole value it names, so ``&a [*b, *b, ...]`` chains are measured, not expanded."""
+    import yaml
+
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_file_bytes:
+        raise ToyScriptError([Diagnostic(file, 1, 1, f"the file is larger than {limits.max_file_bytes} bytes "
+                                         "(setting toys.max_file_bytes)", len(text))])
+    sizes: dict[str, int] = {}
+    stack: list[list] = []  # [anchor, expanded size so far]
+    total = aliases = 0
+
+    def fail(event, message: str, value=None):
+        mark = event.start_mark
+        raise ToyScriptError([Diagnostic(file, mark.line + 1, mark.column + 1, message, value)])
+
+    def add(n: int, event) -> None:
+        nonlocal total
+        total += n
+        if stack:
+            stack[-1][1] += n
+        if total > limits.max_nodes:
+            fail(event, f"the document expands to more than {limits.max_nodes} values "
+                        "(an alias bomb? setting toys.max_yaml_nodes)")
+
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1, event)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            if len(stack) > limits.max_depth:
+                fail(event, f"values nested deeper than {limits.max_depth} levels (setting toys.max_yaml_depth)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            total += 1  # its children were counted as they came
+            if stack:
+                stack[-1][1] += size
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.max_aliases:
+                fail(event, f"more than {limits.max_aliases} aliases (setting toys.max_yaml_aliases)")
+            if event.anchor not in sizes:  # an alias inside its own anchor: a cycle
+                fail(event, "an alias refers to the value that contains it (a recursive alias)",
+                     f"*{event.anchor}")
+            add(sizes[event.anchor], event)
+
+
+def parse_yaml(text: str, file: str = "<string>", limits: Limits = DEFAULT_LIMITS) -> Document:
     """Parse YAML text into a `Document`; syntax errors become a positioned `ToyScriptError`.
+    Resource limits (`Limits`) are checked before any object is built.
 
     >>> parse_yaml("a: [1, 2]").pos(("a", 1))
     (1, 8)
@@ -114,6 +189,7 @@ def parse_yaml(text: str, file: str = "<string>") -> Document:
     doc = Document(file=file, data=None)
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _resource_check(text, file, limits, loader)
         node = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -126,13 +202,18 @@ def parse_yaml(text: str, file: str = "<string>") -> Document:
     return doc
 
 
-def load_yaml(path: str | Path) -> Document:
-    """Read and parse a YAML file; a missing or unreadable file is an `InputError`."""
+def load_yaml(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Read and parse a YAML file; a missing or unreadable file is an `InputError`, a
+    file over ``limits.max_file_bytes`` is refused before it is read."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ToyScriptError([Diagnostic(str(path), 1, 1, f"the file is larger than {limits.max_file_bytes} "
+                                             "bytes (setting toys.max_file_bytes)", size)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(f"file not found: {path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
-    return parse_yaml(text, str(path))
+    return parse_yaml(text, str(path), limits)

@@ -10,7 +10,7 @@ from lgcraft.errors import InputError, VerificationError
 from lgcraft.files import write_atomic
 from lgcraft.toys.model import Profile, Script, load_profile, load_script
 from lgcraft.toys.program import Program, build_program, check_program
-from lgcraft.toys.source import Diagnostic, ToyScriptError
+from lgcraft.toys.source import DEFAULT_LIMITS, Diagnostic, Limits, ToyScriptError
 
 
 def resolve_profile_path(script: Script, script_path: Path, explicit: Path | None) -> Path | None:
@@ -22,16 +22,16 @@ def resolve_profile_path(script: Script, script_path: Path, explicit: Path | Non
 
 
 def load_program(script_path: str | Path, profile_path: str | Path | None = None,
-                 *, need_profile: bool = False) -> Program:
+                 *, need_profile: bool = False, limits: Limits = DEFAULT_LIMITS) -> Program:
     """Load, schema-check and compile a script (and its profile: ``--profile`` or the
     script's ``profile:`` key). Raises `ToyScriptError` (exit 2) on the first problems."""
     script_path = Path(script_path)
-    script = load_script(script_path)
+    script = load_script(script_path, limits=limits)
     found = resolve_profile_path(script, script_path, Path(profile_path) if profile_path else None)
     if found is None and need_profile:
         raise InputError(f"no hardware profile for {script_path}",
                          hint="pass --profile PROFILE or add 'profile: FILE' to the script")
-    profile = load_profile(found) if found is not None else None
+    profile = load_profile(found, limits=limits) if found is not None else None
     return build_program(script, profile)
 
 
@@ -46,24 +46,41 @@ class ValidationResult:
         return not self.diagnostics
 
 
-def validate_files(script_path: str | Path, profile_path: str | Path | None) -> ValidationResult:
+def validate_files(script_path: str | Path, profile_path: str | Path | None,
+                   limits: Limits = DEFAULT_LIMITS) -> ValidationResult:
     """Every problem of a script against its profile; never raises for script problems."""
     script_path = Path(script_path)
     try:
-        script = load_script(script_path)
+        script = load_script(script_path, limits=limits)
+        early: list[Diagnostic] = []
     except ToyScriptError as exc:
-        return ValidationResult(str(script_path), str(profile_path) if profile_path else None, exc.diagnostics)
+        if exc.script is None:
+            return ValidationResult(str(script_path), str(profile_path) if profile_path else None, exc.diagnostics)
+        script, early = exc.script, exc.diagnostics
     found = resolve_profile_path(script, script_path, Path(profile_path) if profile_path else None)
     profile: Profile | None = None
     if found is not None:
         try:
-            profile = load_profile(found)
+            profile = load_profile(found, limits=limits)
         except ToyScriptError as exc:
             return ValidationResult(str(script_path), str(found), exc.diagnostics)
     else:
         raise InputError(f"no hardware profile for {script_path}",
                          hint="pass --profile PROFILE or add 'profile: FILE' to the script")
-    return ValidationResult(str(script_path), str(found), check_program(script, profile))
+    later = []
+    try:
+        later = check_program(script, profile)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        if not early:
+            raise
+    known = {(d.line, d.column, d.message) for d in early}
+    places = {(d.line, d.column) for d in early}
+    # a value the schema refused was dropped for this pass: not "unknown" on top of "bad"
+    found_all = early + [d for d in later if (d.line, d.column, d.message) not in known
+                         and not (early and (d.line, d.column) in places)
+                         and not (early and "unknown variable" in d.message)]
+    return ValidationResult(str(script_path), str(found),
+                            sorted(found_all, key=lambda d: (d.file, d.line, d.column)))
 
 
 @dataclass
