@@ -40,11 +40,70 @@ RULES: dict[str, str] = {
 FLASH_WINDOW_MS = 1000
 MAX_FLASHES = 3
 MAX_FINDINGS_PER_RULE = 20
-_BRANCH_LIMIT = 64
+_BRANCH_LIMIT = 4096  # random outcomes of one move; more: the rules are undecided, never cut
 _MARK = 1 << 40  # marks an armed timer whose remaining time an event move keeps
 _KEEP = -2
 # findings raised while monitoring actions point at the state the move ended in
 _ACTION_RULES = {"loudness", "flashing", "motor-on-time", "motor-duty", "mic-consent", "mic-indicator"}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far `check_program` may go before it answers "could not decide" (exit 3):
+    configurations kept, seconds of search, megabytes of memory added by the search.
+    The defaults fit a laptop; settings ``[toys] max_states``, ``max_check_seconds``,
+    ``max_check_memory_mb`` and the flags of the same names change them."""
+
+    max_states: int = 500_000
+    max_seconds: float = 120.0
+    max_memory_mb: int = 2048
+
+
+class Undecided(OperationError):
+    """The search hit a bound: the rules not yet failed are neither proved nor refuted.
+    Exit 3, so CI can tell "could not check" from "unsafe" (1) and "safe" (0)."""
+
+    exit_code = 3
+
+
+class _BoundHit(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            import os
+
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Budget:
+    """Counts work and checks the time and memory bounds every few thousand steps."""
+
+    def __init__(self, bounds: Bounds) -> None:
+        self.bounds = bounds
+        self.started = time.perf_counter()
+        self.base_mb = _rss_mb()
+        self.ticks = 0
+
+    def tick(self, n: int = 1) -> None:
+        self.ticks += n
+        if self.ticks < 2000:
+            return
+        self.ticks = 0
+        elapsed = time.perf_counter() - self.started
+        if elapsed > self.bounds.max_seconds:
+            raise _BoundHit(f"the search ran out of time ({self.bounds.max_seconds:g} s, --max-seconds)")
+        grown = _rss_mb() - self.base_mb
+        if grown > self.bounds.max_memory_mb:
+            raise _BoundHit(f"the search needed more than {self.bounds.max_memory_mb} MB (--max-memory-mb)")
 
 
 @dataclass
@@ -63,6 +122,7 @@ class RuleResult:
     passed: bool
     findings: list[Finding] = field(default_factory=list)
     skipped: str | None = None
+    undecided: str | None = None  # why the rule could not be decided (a bound was hit)
 
 
 @dataclass
@@ -78,11 +138,22 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.rules)
+        return all(r.passed and not r.undecided for r in self.rules)
 
     @property
     def failed_rules(self) -> list[str]:
         return [r.rule for r in self.rules if not r.passed]
+
+    @property
+    def undecided_rules(self) -> list[str]:
+        return [r.rule for r in self.rules if r.passed and r.undecided]
+
+    @property
+    def outcome(self) -> str:
+        """"unsafe" (a rule fails: exit 1), "undecided" (exit 3) or "safe" (exit 0)."""
+        if self.failed_rules:
+            return "unsafe"
+        return "undecided" if self.undecided_rules else "safe"
 
 
 def _position(program: Program, path: tuple | None) -> str | None:
@@ -111,22 +182,30 @@ class _Replay:
         return pick
 
 
-def check_program(program: Program, *, max_configurations: int = 500_000,
+def check_program(program: Program, *, max_configurations: int | None = None,
+                  bounds: Bounds | None = None,
                   progress: Callable[[int], None] | None = None) -> CheckReport:
     """Explore ``program`` (it must have a profile) and evaluate every rule in `RULES`.
+    A rule is passed, failed (with findings) or, when a bound is hit, undecided.
 
-    >>> # report = check_program(build_program(script, profile)); report.passed
+    >>> # report = check_program(build_program(script, profile)); report.outcome
     """
-    return _Checker(program, max_configurations, progress).run()
+    bounds = bounds or Bounds()
+    if max_configurations is not None:
+        bounds = Bounds(max_configurations, bounds.max_seconds, bounds.max_memory_mb)
+    return _Checker(program, bounds, progress).run()
 
 
 class _Checker:
-    def __init__(self, program: Program, max_configurations: int, progress) -> None:
+    def __init__(self, program: Program, bounds: Bounds, progress) -> None:
         if program.profile is None:
             raise OperationError("checking needs a hardware profile", hint="pass --profile PROFILE")
         self.p = program
         self.profile = program.profile
-        self.max_configurations = max_configurations
+        self.bounds = bounds
+        self.max_configurations = bounds.max_states
+        self.budget = _Budget(bounds)
+        self.undecided: dict[str, str] = {}
         self.progress = progress
         delays = [t.delay_ms for t in program.timers]
         self.step = math.gcd(*delays) if delays else 1000
@@ -196,8 +275,9 @@ class _Checker:
                             self.engine.leaf, self.engine.listen, self._snapshot_rest()))
             for i in range(len(prefix), len(chooser.arity)):
                 for alt in range(1, chooser.arity[i]):
-                    if len(results) + len(pending) < _BRANCH_LIMIT:
-                        pending.append([*chooser.chosen[:i], alt])
+                    pending.append([*chooser.chosen[:i], alt])
+            if len(results) + len(pending) > _BRANCH_LIMIT:
+                raise _BoundHit(f"one move has more than {_BRANCH_LIMIT} random outcomes")
         return results
 
     def _event_outcomes(self, config: tuple, move: int):
@@ -257,10 +337,16 @@ class _Checker:
         self._monitor_cache: dict = {}
         self._conflict_cache: dict = {}
         self._wait_cache: dict = {}
+        self._window_starts: dict = {}
+        self._windows_done: set = set()
+        self._window_site: dict = {}
+        self._upload_site: dict = {}
         # consent, indicator, pending upload, after the start-up entries
         bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0), self.engine.leaf)
         root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v,
                 *(-1 if d is None else d for d in self.engine.deadline))
+        self._root = root
+        start_log = self.engine.log
         self.parent: dict[tuple, tuple | None] = {root: None}
         queue = deque([root])
         self.first_active: dict[int, tuple] = {}
@@ -270,89 +356,103 @@ class _Checker:
         wait_edges: dict[tuple, list[tuple]] = {}
         moves = 0
         nv = self.n_vars
-        while queue:
-            config = queue.popleft()
-            leaf = config[0]
-            if leaf not in reached_leaves:
-                reached_leaves.add(leaf)
-            s = leaf
-            while s != NONE:
-                if s not in self.first_active:
-                    self.first_active[s] = config
-                s = p.parent[s]
-            rem = config[5 + nv:]
-            has_timer = any(r >= 0 for r in rem)
-            listen = config[1]
-            if listen and not config[2]:
-                origin = self.parent.get(config)
-                if origin is not None and origin[1] == self.revoke_ev:
-                    self._add("mic-consent", ("revoked", leaf), config, None,
-                              f"still listening in '{p.state_names[leaf]}' after the consent was revoked "
-                              f"('{self.profile.revoke_event}')",
-                              _position(p, p.script.states[p.state_names[leaf]].path))
-            candidate_moves = [e for e in self.external if not (p.keyword_event[e] and not listen)]
-            if has_timer:
-                candidate_moves.append(-1)
-            for move in candidate_moves:
-                if move >= 0:
-                    enabled = self._conflicts(config, move)
-                    if not enabled and move != self.consent_ev and move != self.revoke_ev:
-                        # nothing happens: the same configuration again (fast path)
+        try:
+            for kind, index, init in _window_starts(p, start_log, self.profile):
+                self._window(kind, index, init, root, None, None, root[0])
+            while queue:
+                config = queue.popleft()
+                leaf = config[0]
+                if leaf not in reached_leaves:
+                    reached_leaves.add(leaf)
+                s = leaf
+                while s != NONE:
+                    if s not in self.first_active:
+                        self.first_active[s] = config
+                    s = p.parent[s]
+                rem = config[5 + nv:]
+                has_timer = any(r >= 0 for r in rem)
+                listen = config[1]
+                if listen and not config[2]:
+                    origin = self.parent.get(config)
+                    if origin is not None and origin[1] == self.revoke_ev:
+                        self._add("mic-consent", ("revoked", leaf), config, None,
+                                  f"still listening in '{p.state_names[leaf]}' after the consent was revoked "
+                                  f"('{self.profile.revoke_event}')",
+                                  _position(p, p.script.states[p.state_names[leaf]].path))
+                candidate_moves = [e for e in self.external if not (p.keyword_event[e] and not listen)]
+                if has_timer:
+                    candidate_moves.append(-1)
+                for move in candidate_moves:
+                    if move >= 0:
+                        enabled = self._conflicts(config, move)
+                        if not enabled and move != self.consent_ev and move != self.revoke_ev:
+                            # nothing happens: the same configuration again (fast path)
+                            moves += 1
+                            if move == self.battery_ev:
+                                self._add("low-battery", leaf, config, (move, ()),
+                                          f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
+                            continue
+                    elif min(r for r in rem if r >= 0) > 1:
+                        # a wait step that fires no timer: only the remaining times change
                         moves += 1
-                        if move == self.battery_ev:
-                            self._add("low-battery", leaf, config, (move, ()),
-                                      f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
+                        succ = config[:5 + nv] + tuple(r - 1 if r > 0 else r for r in rem)
+                        if config[4] or config[1]:
+                            wait_edges.setdefault(config, []).append(succ)
+                        if succ not in self.parent:
+                            self.parent[succ] = (config, move, ())
+                            queue.append(succ)
                         continue
-                elif min(r for r in rem if r >= 0) > 1:
-                    # a wait step that fires no timer: only the remaining times change
-                    moves += 1
-                    succ = config[:5 + nv] + tuple(r - 1 if r > 0 else r for r in rem)
-                    if config[4] or config[1]:
-                        wait_edges.setdefault(config, []).append(succ)
-                    if succ not in self.parent:
-                        self.parent[succ] = (config, move, ())
-                        queue.append(succ)
-                    continue
-                outcomes = self._event_outcomes(config, move) if move >= 0 else self._wait_outcomes(config, move)
-                for log, choices, taken, new_leaf, new_listen, (values, new_rem) in outcomes:
-                    moves += 1
-                    consent = config[2]
-                    if move == self.consent_ev:
-                        consent = 1
-                    elif move == self.revoke_ev:
-                        consent = 0
-                    if move == self.battery_ev and taken == -1:
-                        self._add("low-battery", leaf, config, (move, choices),
-                                  f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
-                    bits_in = (consent, config[3], config[4])
-                    # logs are cached per outcome, so a (bits, log) pair is monitored once
-                    mkey = (bits_in, id(log))
-                    hit = self._monitor_cache.get(mkey)
-                    if hit is not None and hit[0] is log:
-                        bits = hit[1]
-                    else:
-                        bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
-                        self._monitor_cache[mkey] = (log, bits)
-                    succ = (new_leaf, new_listen, *bits, *values, *new_rem)
-                    if new_leaf != leaf:
-                        leaves_left.add(leaf)
-                    if move < 0 and (config[4] or config[1]):
-                        wait_edges.setdefault(config, []).append(succ)
-                    if succ not in self.parent:
-                        self.parent[succ] = (config, move, choices)
-                        queue.append(succ)
-                        if len(self.parent) > self.max_configurations:
-                            raise OperationError(
-                                f"the state space exceeds {self.max_configurations} configurations",
-                                hint="raise --max-states, or narrow variable ranges / use coarser timer delays")
-                        if self.progress and len(self.parent) % 5000 == 0:
-                            self.progress(len(self.parent))
-        self._finish(reached_leaves, leaves_left, wait_edges)
+                    outcomes = self._event_outcomes(config, move) if move >= 0 else self._wait_outcomes(config, move)
+                    for log, choices, taken, new_leaf, new_listen, (values, new_rem) in outcomes:
+                        moves += 1
+                        consent = config[2]
+                        if move == self.consent_ev:
+                            consent = 1
+                        elif move == self.revoke_ev:
+                            consent = 0
+                        if move == self.battery_ev and taken == -1:
+                            self._add("low-battery", leaf, config, (move, choices),
+                                      f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
+                        bits_in = (consent, config[3], config[4])
+                        # logs are cached per outcome, so a (bits, log) pair is monitored once
+                        mkey = (bits_in, id(log))
+                        hit = self._monitor_cache.get(mkey)
+                        if hit is not None and hit[0] is log:
+                            bits = hit[1]
+                        else:
+                            bits = self._monitor(config, (move, choices), log, bits_in, new_leaf)
+                            self._monitor_cache[mkey] = (log, bits)
+                        succ = (new_leaf, new_listen, *bits, *values, *new_rem)
+                        self.budget.tick()
+                        if id(log) not in self._window_starts:
+                            self._window_starts[id(log)] = (log, _window_starts(p, log, self.profile))
+                        for kind, index, init in self._window_starts[id(log)][1]:
+                            self._window(kind, index, init, succ, config, (move, choices), new_leaf)
+                        if new_leaf != leaf:
+                            leaves_left.add(leaf)
+                        if move < 0 and (config[4] or config[1]):
+                            wait_edges.setdefault(config, []).append(succ)
+                        if succ not in self.parent:
+                            self.parent[succ] = (config, move, choices)
+                            queue.append(succ)
+                            if len(self.parent) > self.max_configurations:
+                                raise _BoundHit(f"the search passed {self.max_configurations} configurations "
+                                                "(--max-states)")
+                            if self.progress and len(self.parent) % 5000 == 0:
+                                self.progress(len(self.parent))
+        except _BoundHit as hit:
+            for rule in RULES:
+                if not self.findings[rule]:
+                    self.undecided.setdefault(rule, hit.why)
+            queue.clear()
+        if not self.undecided:  # the analyses after the search need the whole graph
+            self._finish(reached_leaves, leaves_left, wait_edges)
         results = []
         for rule, description in RULES.items():
             found = list(self.findings[rule].values())[:MAX_FINDINGS_PER_RULE]
             skipped = self._skipped(rule)
-            results.append(RuleResult(rule, description, not found, found, skipped))
+            why = None if found or skipped else self.undecided.get(rule)
+            results.append(RuleResult(rule, description, not found, found, skipped, why))
         return CheckReport(
             script=p.script.name, profile=self.profile.name, category=self.profile.category,
             configurations=len(self.parent), moves=moves, time_step_ms=self.step,
@@ -402,13 +502,23 @@ class _Checker:
             labels.append(f"wait {format_duration(waited)}")
         return labels
 
-    def _add(self, rule: str, key, config: tuple, last, message: str, location=None) -> None:
+    def _add(self, rule: str, key, config: tuple, last, message: str, location=None,
+             state: int | None = None) -> None:
+        """Record a finding once per ``key``; ``state`` is where the toy is when the rule
+        breaks (after the last move), default the configuration's own state."""
         bucket = self.findings[rule]
         if key in bucket or len(bucket) >= MAX_FINDINGS_PER_RULE:
             return
-        state = self.p.state_names[config[0]] if config is not None else None
+        leaf = state
+        if leaf is None and rule in _ACTION_RULES:
+            leaf = getattr(self, "_monitor_leaf", None)
+        if leaf is None and config is not None:
+            leaf = config[0]
+        state = self.p.state_names[leaf] if leaf is not None else None
         if location is None and rule in _ACTION_RULES:
             location = getattr(self, "_default_location", None)
+        if location is None and leaf is not None:
+            location = _position(self.p, self.p.script.states[self.p.state_names[leaf]].path)
         bucket[key] = Finding(rule, message, state, self.path_to(config, last) if config is not None else [],
                               location)
 
@@ -444,11 +554,19 @@ class _Checker:
         return True
 
     def _monitor(self, config: tuple, last, log: list, bits: tuple, leaf_after: int = 0) -> tuple:
-        self._default_location = _position(self.p, self.p.script.states[self.p.state_names[leaf_after]].path)
         consent, indicator, pending = bits
         p, prof = self.p, self.profile
+        near = p.state_names[leaf_after]
+        self._monitor_leaf = leaf_after
         for entry in log:
             op = entry[1]
+            site = p.action_path(entry, near)
+            self._default_location = _position(p, site) if site else _position(p, p.script.states[near].path)
+            if op in ("led", "motor") and site:
+                key = ("flash" if op == "led" else "duty", entry[2], leaf_after)
+                self._window_site.setdefault(key, self._default_location)
+            if op in ("upload", "listen", "record") and site:
+                self._upload_site.setdefault((op, leaf_after), self._default_location)
             if op == "enter":
                 if entry[2] not in self.entered_at:
                     self.entered_at[entry[2]] = (config, last)
@@ -461,8 +579,6 @@ class _Checker:
                     self._add("flashing", ("hz", led, dhz), config, last,
                               f"LED '{p.led_names[led]}' {PATTERNS[pattern]} at {dhz / 10:g} Hz: "
                               f"more than {MAX_FLASHES} flashes per second (WCAG 2.3.1)")
-                elif on and config is not None:
-                    self._flash_timeline(config, last, led)
             elif op in ("listen", "record"):
                 if op == "listen" and not entry[2]:
                     continue
@@ -487,8 +603,7 @@ class _Checker:
                 if limits and speed != 0 and ms > limits.max_on_ms:
                     self._add("motor-on-time", ("on", motor, ms), config, last,
                               f"motor '{p.motor_names[motor]}' on for {ms} ms, limit {limits.max_on_ms} ms")
-                if limits and speed != 0 and config is not None:
-                    self._duty_timeline(config, last, motor, limits)
+        self._monitor_leaf = None
         return consent, indicator, pending
 
     def _loudness(self, config, last, entry) -> None:
@@ -518,96 +633,132 @@ class _Checker:
                       f"for a {prof.category} toy (ASTM F963-23 4.5)")
 
     # ---------------------------------------------------------------- timelines
-    def _timeline(self, config: tuple, horizon_ms: int) -> list[list]:
-        """Logs of what happens with no input for ``horizon_ms`` after ``config`` (ms clock),
-        one per random branch (at most a few)."""
-        p = self.p
-        logs = []
-        pending = [[]]
+    def _window(self, kind: str, index: int, init: tuple, succ: tuple, config, last, leaf_after: int) -> None:
+        """Every no-input future of ``succ`` within the rule's window, over every random
+        branch: the flashing window (1 s after an LED comes on) or the motor's duty window
+        after a run starts. Breadth over (configuration, elapsed ms, monitor) nodes, each
+        kept once, so branches that meet again are explored once; a bound makes the rule
+        undecided, never passed."""
+        rule = "flashing" if kind == "flash" else "motor-duty"
+        if self.findings[rule] and any(k[:2] == (kind, index) for k in self.findings[rule]):
+            return
+        if rule in self.undecided:
+            return
+        nv = self.n_vars
+        step = self.step
+        start = (succ[0], succ[1], succ[5:5 + nv], tuple(-1 if r < 0 else r * step for r in succ[5 + nv:]))
+        key = (kind, index, init, start)
+        if key in self._windows_done:
+            return
+        self._windows_done.add(key)
+        if kind == "flash":
+            horizon = FLASH_WINDOW_MS - 1
+            limits = None
+        else:
+            limits = self.profile.motors.get(self.p.motor_names[index])
+            if limits is None:
+                return
+            horizon = limits.duty_window_ms - 1
         eng = getattr(self, "_ms_engine", None)
         if eng is None:
-            eng = self._ms_engine = Engine(p, 1)
-        nv = self.n_vars
-        while pending and len(logs) < 8:
-            prefix = pending.pop()
-            chooser = _Replay(prefix)
-            eng.chooser = chooser
-            eng.leaf, eng.listen = config[0], config[1]
-            eng.v = list(config[5:5 + nv])
-            eng.deadline = [None if r < 0 else r * self.step for r in config[5 + nv:]]
-            eng.slot_timer = list(self.slot_map[config[0]])
-            eng.now = 0
-            eng.log = []
-            eng.queue = []
-            eng._update_next()
-            eng.advance(horizon_ms)
-            logs.append(eng.log)
-            for i in range(len(prefix), len(chooser.arity)):
-                for alt in range(1, chooser.arity[i]):
-                    pending.append([*chooser.chosen[:i], alt])
-        return logs
+            eng = self._ms_engine = Engine(self.p, 1)
+        seen: set = set()
+        frontier = [(0, start, init)]
+        nodes = 0
+        while frontier:
+            elapsed, (leaf, listen, values, deadlines), monitor = frontier.pop()
+            node = (elapsed, leaf, listen, values, deadlines, monitor)
+            if node in seen:
+                continue
+            seen.add(node)
+            nodes += 1
+            self.budget.tick()
+            if nodes > self.max_configurations:
+                self.undecided[rule] = (f"a {horizon + 1} ms window after a configuration reached by "
+                                        f"{' -> '.join(self.path_to(config, last)) or 'the start'} has more than "
+                                        f"{self.max_configurations} futures (--max-states)")
+                return
+            armed = [d for d in deadlines if d >= 0]
+            due = min(armed) if armed else None
+            if due is None or due > horizon:  # nothing more happens in the window
+                if kind == "duty" and self._duty_over(monitor, limits):
+                    self._window_finding(rule, kind, index, config, last, leaf_after, monitor, limits)
+                    return
+                continue
+            pending = [[]]
+            count = 0
+            while pending:
+                prefix = pending.pop()
+                chooser = _Replay(prefix)
+                eng.chooser = chooser
+                eng.leaf, eng.listen = leaf, listen
+                eng.v = list(values)
+                eng.deadline = [None if d < 0 else d for d in deadlines]
+                eng.slot_timer = list(self.slot_map[leaf])
+                eng.now = elapsed
+                eng.log = []
+                eng.queue = []
+                eng._update_next()
+                eng.advance(due)
+                after = self._step_monitor(kind, index, monitor, eng.log)
+                if kind == "flash" and after[1] > MAX_FLASHES:
+                    self._window_finding(rule, kind, index, config, last, leaf_after, after, None)
+                    return
+                if kind == "duty" and after[0] * 100 > limits.max_duty_percent * (horizon + 1):
+                    self._window_finding(rule, kind, index, config, last, leaf_after, after, limits)
+                    return
+                frontier.append((due, (eng.leaf, eng.listen, tuple(eng.v),
+                                       tuple(-1 if d is None else d for d in eng.deadline)), after))
+                for i in range(len(prefix), len(chooser.arity)):
+                    for alt in range(1, chooser.arity[i]):
+                        pending.append([*chooser.chosen[:i], alt])
+                count += 1
+                if count + len(pending) > _BRANCH_LIMIT:
+                    self.undecided[rule] = f"a timer in its window has more than {_BRANCH_LIMIT} random outcomes"
+                    return
 
-    def _flash_timeline(self, config, last, led) -> None:
-        key = ("flash", config[0], led)
-        seen = self.__dict__.setdefault("_flash_seen", set())
-        if key in seen or ("flash", led) in self.findings["flashing"]:
-            return
-        seen.add(key)
-        # the successor of `config` after `last` is where the LED came on: walk from the
-        # configuration that move produced (approximated by re-running the move)
-        succ = self._successor(config, last)
-        for log in self._timeline(succ, FLASH_WINDOW_MS - 1):
-            state = {}
-            ons = [0]
+    def _step_monitor(self, kind: str, index: int, monitor: tuple, log: list) -> tuple:
+        if kind == "flash":
+            led_on, ons = monitor
             for entry in log:
-                if entry[1] == "led" and entry[2] == led:
+                if entry[1] == "led" and entry[2] == index:
                     on = PATTERNS[entry[3]] != "off" and entry[4] != 0
-                    if on and not state.get(led, True):
-                        ons.append(entry[0])
-                    state[led] = on
-            if len(ons) > MAX_FLASHES:
-                self._add("flashing", ("flash", led), config, last,
-                          f"LED '{self.p.led_names[led]}' comes on {len(ons)} times within 1 s "
-                          f"(timer-driven blinking; WCAG 2.3.1 allows {MAX_FLASHES})")
-                return
+                    if on and not led_on:
+                        ons += 1
+                    led_on = on
+            return (led_on, ons)
+        done, run_start, run_end = monitor
+        for entry in log:
+            if entry[1] == "motor" and entry[2] == index:
+                t, speed, ms = entry[0], entry[3], entry[4]
+                if run_start is not None:
+                    done += max(0, min(run_end, t) - run_start)
+                run_start, run_end = (t, t + ms) if speed != 0 else (None, None)
+        return (done, run_start, run_end)
 
-    def _duty_timeline(self, config, last, motor, limits) -> None:
-        key = ("duty", config[0], motor)
-        seen = self.__dict__.setdefault("_duty_seen", set())
-        if key in seen:
-            return
-        seen.add(key)
+    @staticmethod
+    def _duty_over(monitor: tuple, limits) -> bool:
+        done, run_start, run_end = monitor
         window = limits.duty_window_ms
-        succ = self._successor(config, last)
-        # the run that started this move is at time 0 of the window
-        start_runs = [(0, e[3], e[4]) for e in self._last_log if e[1] == "motor" and e[2] == motor]
-        for log in self._timeline(succ, window - 1):
-            runs = start_runs[-1:] + [(e[0], e[3], e[4]) for e in log if e[1] == "motor" and e[2] == motor]
-            on_ms = 0
-            for i, (t, speed, ms) in enumerate(runs):
-                end = min(t + ms, window, runs[i + 1][0] if i + 1 < len(runs) else window)
-                if speed != 0 and end > t:
-                    on_ms += end - t
-            if on_ms * 100 > limits.max_duty_percent * window:
-                self._add("motor-duty", ("duty", motor, config[0]), config, last,
-                          f"motor '{self.p.motor_names[motor]}' on {on_ms} ms of {window} ms "
-                          f"({100 * on_ms / window:.0f}%), limit {limits.max_duty_percent}%")
-                return
+        total = done + (max(0, min(run_end, window) - run_start) if run_start is not None else 0)
+        return total * 100 > limits.max_duty_percent * window
 
-    def _successor(self, config, last) -> tuple:
-        move, choices = last
-        chooser = self._load(config, list(choices))
-        del chooser
-        if move < 0:
-            self.engine.advance(1)
+    def _window_finding(self, rule, kind, index, config, last, leaf_after, monitor, limits) -> None:
+        p = self.p
+        if kind == "flash":
+            message = (f"LED '{p.led_names[index]}' comes on {monitor[1]} times within 1 s on some random "
+                       f"branch (timer-driven blinking; WCAG 2.3.1 allows {MAX_FLASHES})")
         else:
-            self.engine.dispatch(move)
-            if self.engine.queue:
-                self.engine._drain()
-        self._last_log = self.engine.log
-        values, rem = self._snapshot_rest()
-        # the timeline engine runs in ms; remaining grid units convert back there
-        return (self.engine.leaf, self.engine.listen, 0, 0, 0, *values, *rem)
+            done, run_start, run_end = monitor
+            window = limits.duty_window_ms
+            on_ms = done + (max(0, min(run_end, window) - run_start) if run_start is not None else 0)
+            message = (f"motor '{p.motor_names[index]}' on {on_ms} ms of {window} ms "
+                       f"({100 * on_ms / window:.0f}%) on some random branch, limit {limits.max_duty_percent}%")
+        op = "led" if kind == "flash" else "motor"
+        where = self._window_site.get((kind, index, leaf_after))
+        self._add(rule, (kind, index), config if config is not None else self._root, last, message,
+                  where, state=leaf_after)
+        del op
 
     # ---------------------------------------------------------------- after the search
     def _finish(self, reached_leaves: set[int], leaves_left: set[int], wait_edges) -> None:
@@ -648,14 +799,44 @@ class _Checker:
         # upload-delete and mic-always-on: from a waiting configuration with an undeleted
         # upload (bit 4) or a listening microphone (bit 1), timers alone must lead to a
         # delete / to the microphone turning off
+        def site(ops, leaf):
+            for op in ops:
+                if (op, leaf) in self._upload_site:
+                    return self._upload_site[(op, leaf)]
+            found = [where for (op, _), where in self._upload_site.items() if op in ops]
+            return found[0] if found else None
+
         for c in _stuck(self.parent, wait_edges, 4):
             self._add("upload-delete", c[0], c, None,
                       f"an upload in '{p.state_names[c[0]]}' can stay undeleted "
-                      "(no delete follows through timers alone)")
+                      "(no delete follows through timers alone)", site(("upload",), c[0]))
         for c in _stuck(self.parent, wait_edges, 1):
             self._add("mic-always-on", c[0], c, None,
                       f"the microphone can stay on in '{p.state_names[c[0]]}' with no input "
-                      "(no timer turns listening off)")
+                      "(no timer turns listening off)", site(("listen",), c[0]))
+
+
+def _window_starts(program: Program, log: list, profile) -> list[tuple]:
+    """Windows that ``log`` (one move's actions) opens: ("flash", led, (on, ons)) from the
+    first time an LED comes on, with the on-edges after it in the same move, and
+    ("duty", motor, (done, start, end)) from the last run of a motor the profile limits."""
+    starts = []
+    leds: dict[int, tuple] = {}
+    motors: dict[int, tuple] = {}
+    for entry in log:
+        if entry[1] == "led":
+            led = entry[2]
+            on = PATTERNS[entry[3]] != "off" and entry[4] != 0
+            if led in leds:
+                was_on, ons = leds[led]
+                leds[led] = (on, ons + (1 if on and not was_on else 0))
+            elif on:
+                leds[led] = (True, 1)
+        elif entry[1] == "motor" and program.motor_names[entry[2]] in profile.motors:
+            motors[entry[2]] = (0, 0, entry[4]) if entry[3] != 0 else None
+    starts += [("flash", led, state) for led, state in leds.items()]
+    starts += [("duty", motor, state) for motor, state in motors.items() if state is not None]
+    return starts
 
 
 def _stuck(configurations, wait_edges: dict, bit: int) -> list[tuple]:

@@ -71,16 +71,94 @@ def validate(ctx: typer.Context, script: Path = SCRIPT, profile: Path | None = P
         raise VerificationError(f"{len(result.diagnostics)} problem(s) in {script}; first: {result.diagnostics[0]}")
 
 
+MAX_STATES = typer.Option(None, "--max-states", min=1,
+                          help="Bound: configurations kept (default 500000; setting toys.max_states).")
+MAX_SECONDS = typer.Option(None, "--max-seconds", min=0.001,
+                           help="Bound: seconds of search (default 120; setting toys.max_check_seconds).")
+MAX_MEMORY = typer.Option(None, "--max-memory-mb", min=1,
+                          help="Bound: MB the search may add (default 2048; setting toys.max_check_memory_mb).")
+
+
+def _bounds(app_, max_states, max_seconds, max_memory_mb):
+    from lgcraft.toys.check import Bounds
+
+    base = Bounds()
+    return Bounds(
+        max_states=app_.settings.get("toys", "max_states", int, base.max_states, max_states,
+                                     valid=lambda v: v >= 1, expect="at least 1"),
+        max_seconds=app_.settings.get("toys", "max_check_seconds", float, base.max_seconds, max_seconds,
+                                      valid=lambda v: v > 0, expect="more than 0"),
+        max_memory_mb=app_.settings.get("toys", "max_check_memory_mb", int, base.max_memory_mb, max_memory_mb,
+                                        valid=lambda v: v >= 1, expect="at least 1"))
+
+
+def _check_data(report) -> dict:
+    return {
+        "script": report.script, "profile": report.profile, "category": report.category,
+        "passed": report.passed, "outcome": report.outcome,
+        "configurations": report.configurations, "moves": report.moves,
+        "time_step_ms": report.time_step_ms, "seconds": round(report.seconds, 3),
+        "failed_rules": report.failed_rules, "undecided_rules": report.undecided_rules,
+        "rules": [{"rule": r.rule, "description": r.description, "passed": r.passed,
+                   "status": ("skip" if r.skipped and r.passed else "fail" if not r.passed
+                              else "undecided" if r.undecided else "pass"),
+                   "skipped": r.skipped, "undecided": r.undecided,
+                   "findings": [{"message": f.message, "state": f.state, "path": f.path,
+                                 "location": f.location} for f in r.findings]}
+                  for r in report.rules],
+    }
+
+
+def _check_render(app_, report):
+    from rich.console import Group
+
+    rows = []
+    for r in report.rules:
+        status = ("skip" if r.skipped and r.passed else "FAIL" if not r.passed
+                  else "UNDECIDED" if r.undecided else "pass")
+        rows.append((status, r.rule, r.skipped or r.undecided or r.description))
+    parts = [app_.out.table(
+        f"{report.script} on {report.profile} ({report.category}): {report.configurations} "
+        f"configurations, {report.moves} moves, {report.seconds:.2f} s, timer grid {report.time_step_ms} ms",
+        ["", "rule", "what it checks"], rows)]
+    problems = [(r.rule, f.message, " -> ".join(f.path) or "(none)", f.location or "")
+                for r in report.rules for f in r.findings]
+    if problems:
+        parts.append(app_.out.table("Problems, each with the shortest event sequence",
+                                    ["rule", "problem", "shortest sequence", "where"], problems))
+    return Group(*parts)
+
+
+def check_outcome_error(report):
+    """The error `check` (and `compile`) ends with: exit 1 when a rule fails, exit 3
+    "could not decide: <rule>, <why>" when a bound left rules undecided."""
+    from lgcraft.toys.check import Undecided
+
+    if report.failed_rules:
+        return VerificationError(f"{len(report.failed_rules)} rule(s) failed: {', '.join(report.failed_rules)}")
+    if report.undecided_rules:
+        first = next(r for r in report.rules if r.rule == report.undecided_rules[0])
+        more = len(report.undecided_rules) - 1
+        return Undecided(f"could not decide: {first.rule}, {first.undecided}"
+                         + (f" (and {more} more rule(s): {', '.join(report.undecided_rules[1:])})" if more else ""),
+                         hint="raise the bound named, or simplify the script (fewer variable values, "
+                              "coarser timer delays)")
+    return None
+
+
 @app.command()
 def check(
     ctx: typer.Context,
     script: Path = SCRIPT,
     profile: Path | None = PROFILE,
-    max_states: int = typer.Option(500_000, "--max-states", min=1, help="Stop beyond this many configurations."),
+    max_states: int | None = MAX_STATES,
+    max_seconds: float | None = MAX_SECONDS,
+    max_memory_mb: int | None = MAX_MEMORY,
 ) -> None:
-    """Explore every reachable configuration (states x variables x timers) and check the
-    safety and privacy rules; each problem comes with the shortest event sequence that
-    reaches it. Exit 1 if any rule fails.
+    """Explore every reachable configuration (states x variables x timers, every random
+    branch) and check the safety and privacy rules; each problem comes with the shortest
+    event sequence that reaches it. Exit 1 if a rule fails, exit 3 ("could not decide")
+    if a bound (states, seconds, memory) was hit first.
 
     Example: lgcraft toys check examples/toys/mimi.toy.yaml --profile examples/toys/mimi.profile.yaml
     """
@@ -89,43 +167,15 @@ def check(
     from lgcraft.toys.workflow import load_program
 
     app_ = app_context(ctx)
+    bounds = _bounds(app_, max_states, max_seconds, max_memory_mb)
     program = load_program(script, profile, need_profile=True, limits=_limits(app_))
     with app_.out.progress("Exploring configurations", total=None) as advance:
-        report = check_program(program, max_configurations=max_states,
+        report = check_program(program, bounds=bounds,
                                progress=lambda n: advance(5000, description=f"Exploring ({n} configurations)"))
-    data = {
-        "script": report.script, "profile": report.profile, "category": report.category,
-        "passed": report.passed, "configurations": report.configurations, "moves": report.moves,
-        "time_step_ms": report.time_step_ms, "seconds": round(report.seconds, 3),
-        "failed_rules": report.failed_rules,
-        "rules": [{"rule": r.rule, "description": r.description, "passed": r.passed,
-                   "skipped": r.skipped,
-                   "findings": [{"message": f.message, "state": f.state, "path": f.path,
-                                 "location": f.location} for f in r.findings]}
-                  for r in report.rules],
-    }
-
-    def render():
-        from rich.console import Group
-
-        rows = []
-        for r in report.rules:
-            status = "skip" if r.skipped and r.passed else ("pass" if r.passed else "FAIL")
-            rows.append((status, r.rule, r.skipped or r.description))
-        parts = [app_.out.table(
-            f"{report.script} on {report.profile} ({report.category}): {report.configurations} "
-            f"configurations, {report.moves} moves, {report.seconds:.2f} s, timer grid {report.time_step_ms} ms",
-            ["", "rule", "what it checks"], rows)]
-        problems = [(r.rule, f.message, " -> ".join(f.path) or "(none)", f.location or "")
-                    for r in report.rules for f in r.findings]
-        if problems:
-            parts.append(app_.out.table("Problems, each with the shortest event sequence",
-                                        ["rule", "problem", "shortest sequence", "where"], problems))
-        return Group(*parts)
-
-    app_.out.emit(data, render)
-    if not report.passed:
-        raise VerificationError(f"{len(report.failed_rules)} rule(s) failed: {', '.join(report.failed_rules)}")
+    app_.out.emit(_check_data(report), lambda: _check_render(app_, report))
+    error = check_outcome_error(report)
+    if error is not None:
+        raise error
 
 
 @app.command()
@@ -193,7 +243,7 @@ def _interactive(app_, session) -> None:
     show(session.new_lines())
     interactive = sys.stdin.isatty()
     events = ", ".join(session.program.event_names)
-    out.info(f"Events: {events}. Type an event, 'wait 30s', 'state' or 'quit'.")
+    out.info(f"Events: {events}. Type an event, 'wait 30s', 'state', 'help' or 'quit'.")
     while True:
         if interactive:
             out.err.print(f"[{session.state()}] > ", end="", markup=False)
@@ -210,8 +260,16 @@ def _interactive(app_, session) -> None:
             else:
                 out.console.print(f"{session.state()} {variables}", markup=False)
             continue
+        from lgcraft.toys.simulate import HelpRequested
+
         try:
             show(session.send(command))
+        except HelpRequested as answer:
+            if app_.json_mode:
+                out.json_line({"help": str(answer), "events": session.program.event_names,
+                               "commands": ["EVENT", "wait DURATION", "state", "help", "quit"]})
+            else:
+                out.console.print(str(answer), markup=False)
         except InputError as exc:
             out.error(exc.message, exc.hint)
 

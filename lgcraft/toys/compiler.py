@@ -1,9 +1,11 @@
 """Compile a program to the binary the C runtime executes, or to a C source/header pair.
 
-The format is specified in docs/toys-format.md: a 24-byte little-endian header (magic
-``LGTY``, format version, total size, CRC-32 of everything after the CRC field, table
-counts), then the event flags, variables, states, transitions and timers tables, then
-one code area of action lists and RPN expressions referenced by 16-bit offsets.
+The format is specified in docs/toys-format.md: a 32-byte little-endian header (magic
+``LGTY``, format version 2, flags, total size, CRC-32, table counts, the code area's
+offset and size, the bitmask of waived check rules, the number of clips, LEDs and
+motors), then the event flags, variables, states, transitions and timers tables, one
+code area of action lists and RPN expressions referenced by 16-bit offsets, the waived
+rules' names, and for a signed image a 64-byte Ed25519 signature of everything before it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from lgcraft.toys import expr as ex
 from lgcraft.toys.program import Program
 
 MAGIC = b"LGTY"
-FORMAT_VERSION = 1
-HEADER = struct.Struct("<4sBBHIBBBBBBHHH")  # 24 bytes
+FORMAT_VERSION = 2
+HEADER = struct.Struct("<4sBBHIBBBBBBHHHHHBBBB")  # 32 bytes
+FLAG_SIGNED = 0x01
+SIGNATURE_BYTES = 64
 NO_CODE = 0xFFFF
 QUEUE_CAPACITY = 8
 
@@ -112,8 +116,11 @@ class _Code:
         return self.put(bytes(out))
 
 
-def encode(program: Program) -> bytes:
-    """The binary image of ``program`` (see docs/toys-format.md)."""
+def encode(program: Program, waivers: list[str] | tuple[str, ...] = (), signing_key=None) -> bytes:
+    """The binary image of ``program`` (see docs/toys-format.md). ``waivers``: check
+    rules compiled in despite failing (recorded in the header and as names);
+    ``signing_key``: an Ed25519 private key (`load_signing_key`) to sign the image."""
+    from lgcraft.toys.check import RULES
     code = _Code()
     p = program
     events = bytes(1 if k else 0 for k in p.keyword_event)
@@ -141,15 +148,74 @@ def encode(program: Program) -> bytes:
         for t in p.timers)
     body = events + variables + bytes(states) + transitions + timers
     code_offset = HEADER.size + len(body)
-    total = code_offset + len(code.data)
+    rules = list(RULES)
+    mask = 0
+    for rule in waivers:
+        mask |= 1 << rules.index(rule)
+    waiver_text = ",".join(waivers).encode("ascii")
+    signed = signing_key is not None
+    content = code_offset + len(code.data) + len(waiver_text)
+    total = content + (SIGNATURE_BYTES if signed else 0)
     if total > 0xFFFF:
         raise InputError(f"the compiled program is {total} bytes; the format holds at most 65535")
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, 0, total, 0, len(p.state_names),
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, FLAG_SIGNED if signed else 0, total, 0, len(p.state_names),
                          len(p.event_names), len(p.var_names), p.n_slots, p.max_stack,
-                         p.root_initial, len(p.transitions), len(p.timers), code_offset)
-    image = bytearray(header + body + bytes(code.data))
-    struct.pack_into("<I", image, 8, zlib.crc32(image[12:]) & 0xFFFFFFFF)
+                         p.root_initial, len(p.transitions), len(p.timers), code_offset, len(code.data),
+                         mask, len(p.clip_names), len(p.led_names), len(p.motor_names), 0)
+    image = bytearray(header + body + bytes(code.data) + waiver_text)
+    struct.pack_into("<I", image, 8, zlib.crc32(image[12:content]) & 0xFFFFFFFF)
+    if signed:
+        image += signing_key.sign(bytes(image))
     return bytes(image)
+
+
+def load_signing_key(path):
+    """An Ed25519 private key from a PEM file (``openssl genpkey -algorithm ed25519`` or
+    `generate_key`); `InputError` naming the file when it is not one."""
+    from pathlib import Path
+
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    except ImportError as exc:
+        from lgcraft.errors import DependencyError
+
+        raise DependencyError("signing needs the 'cryptography' package",
+                              hint="pip install 'lgcraft[toys]'") from exc
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the signing key {path}: {exc.strerror}") from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path} is not an unencrypted PEM private key",
+                         hint="make one with: lgcraft toys keygen KEYFILE") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path} is not an Ed25519 key", hint="make one with: lgcraft toys keygen KEYFILE")
+    return key
+
+
+def public_key_bytes(private_key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def verify_signature(image: bytes, public_key: bytes) -> bool:
+    """True when ``image`` is signed and its Ed25519 signature checks with ``public_key``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    head = read_header(image)
+    if not head.signed:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(image[-SIGNATURE_BYTES:], image[:-SIGNATURE_BYTES])
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 @dataclass
@@ -166,25 +232,38 @@ class Header:
     n_transitions: int
     n_timers: int
     code_offset: int
+    code_size: int = 0
+    waived_mask: int = 0
+    waivers: tuple[str, ...] = ()
+    signed: bool = False
+    n_clips: int = 0
+    n_leds: int = 0
+    n_motors: int = 0
 
 
 def read_header(image: bytes) -> Header:
     """Parse and verify a binary's header and checksum; `FormatError` when malformed."""
     if len(image) < HEADER.size:
         raise FormatError(f"not a toy program: {len(image)} bytes is shorter than the header")
-    (magic, version, _flags, size, crc, n_states, n_events, n_vars, n_slots, max_stack,
-     root, n_tr, n_tm, code_offset) = HEADER.unpack_from(image)
+    (magic, version, flags, size, crc, n_states, n_events, n_vars, n_slots, max_stack,
+     root, n_tr, n_tm, code_offset, code_size, mask, n_clips, n_leds, n_motors, _reserved) = HEADER.unpack_from(image)
     if magic != MAGIC:
         raise FormatError(f"not a toy program: magic {magic!r}, expected {MAGIC!r}")
     if version != FORMAT_VERSION:
         raise FormatError(f"unsupported format version {version} (this lgcraft reads {FORMAT_VERSION})")
     if size != len(image):
         raise FormatError(f"size mismatch: header says {size} bytes, file has {len(image)}")
-    actual = zlib.crc32(image[12:]) & 0xFFFFFFFF
+    signed = bool(flags & FLAG_SIGNED)
+    content = size - (SIGNATURE_BYTES if signed else 0)
+    if content < HEADER.size or code_offset + code_size > content:
+        raise FormatError("the code area lies outside the image")
+    actual = zlib.crc32(image[12:content]) & 0xFFFFFFFF
     if actual != crc:
         raise FormatError(f"checksum mismatch: header 0x{crc:08x}, content 0x{actual:08x}")
+    text = bytes(image[code_offset + code_size:content])
+    waivers = tuple(text.decode("ascii", "replace").split(",")) if text else ()
     return Header(version, size, crc, n_states, n_events, n_vars, n_slots, max_stack, root,
-                  n_tr, n_tm, code_offset)
+                  n_tr, n_tm, code_offset, code_size, mask, waivers, signed, n_clips, n_leds, n_motors)
 
 
 def ram_bytes(n_slots: int, n_vars: int, pointer_bytes: int = 4) -> int:

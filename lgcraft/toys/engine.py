@@ -2,7 +2,9 @@
 
 Precisely (the C runtime in ``runtime/toyrt.c`` does the same, see docs/toys-format.md):
 
-* Time is an unsigned millisecond clock. A trace entry ``(t, event)`` first fires every
+* Time is a millisecond clock, unbounded here; the C runtime's 32-bit tick wraps every
+  49.7 days and compares deadlines by unsigned difference, which gives the same order
+  (delays are below 2^31 ms). A trace entry ``(t, event)`` first fires every
   timer whose deadline is ``<= t``, earliest deadline first, lower slot first on ties,
   with the clock set to that deadline; then, at ``t``, it dispatches the event.
 * Dispatch looks for a transition on the active leaf state, then its parent, and so on;
@@ -344,5 +346,6 @@ def _value_fn(compiled) -> Callable:
 
 
 def format_log_line(entry: LogEntry) -> str:
-    """The canonical text form both the Python simulator and the C runtime print."""
-    return " ".join(str(x) for x in entry)
+    """The canonical text form both the Python simulator and the C runtime print; the
+    time is the runtime's 32-bit millisecond tick (it wraps every 49.7 days)."""
+    return " ".join(str(x) for x in (entry[0] & MASK32, *entry[1:]))

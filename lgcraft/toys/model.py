@@ -15,7 +15,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lgcraft.toys.source import DEFAULT_LIMITS, Diagnostic, Document, Limits, ToyScriptError, load_yaml, parse_yaml
+from lgcraft.toys.source import (
+    DEFAULT_LIMITS,
+    Diagnostic,
+    Document,
+    Limits,
+    ToyScriptError,
+    load_yaml,
+    parse_yaml,
+)
 
 COLORS = {
     "off": 0x000000, "red": 0xFF0000, "green": 0x00FF00, "blue": 0x0000FF,

@@ -64,6 +64,23 @@ class Program:
     n_slots: int
     max_stack: int
     final: list[bool] = field(default_factory=list)
+    # (op, *args) as the engine logs it -> where such actions are written (paths, in order)
+    action_sites: dict[tuple, list[tuple]] = field(default_factory=dict)
+
+    def action_path(self, entry: tuple, near: str | None = None) -> tuple | None:
+        """Where the action behind log entry ``(t, op, *args)`` is written: the one inside
+        state ``near`` or one of its ancestors if several actions match, else the first."""
+        sites = self.action_sites.get(tuple(entry[1:]))
+        if not sites:
+            return None
+        if near is not None and near in self.script.states:
+            for name in self.script.ancestors(near):
+                prefix = self.script.states[name].path
+                inside = [path for path in sites if path[:len(prefix)] == prefix
+                          and not (len(path) > len(prefix) and path[len(prefix)] == "states")]
+                if inside:
+                    return inside[0]
+        return sites[0]
 
     @property
     def all_transitions(self) -> list[TransitionIR]:
@@ -87,6 +104,8 @@ class Program:
             return f"{op} {clip} volume={args[1]}%{length}"
         if op == "led":
             from lgcraft.toys.model import format_color
+            if PATTERNS[args[1]] == "off" or args[2] == 0:
+                return f"led {self.led_names[args[0]]} off"
             hz = f" {args[3] / 10:g}Hz" if args[3] else ""
             return f"led {self.led_names[args[0]]} {PATTERNS[args[1]]} {format_color(args[2])}{hz}"
         if op == "motor":
@@ -137,6 +156,7 @@ class _Builder:
         self.doc = script.document
         self.errors: list[Diagnostic] = []
         self.max_stack = 1
+        self.sites: dict[tuple, list[tuple]] = {}
 
     def err(self, path: tuple, message: str, value: Any = None, key: bool = False) -> None:
         if self.doc is None:
@@ -244,6 +264,7 @@ class _Builder:
             clip_names=self.clips, led_names=self.leds, motor_names=self.motors,
             n_slots=n_slots, max_stack=self.max_stack,
             final=[script.states[n].final for n in names],
+            action_sites=self.sites,
         )
 
     def _all_actions(self):
@@ -282,7 +303,19 @@ class _Builder:
                             self._actions(t.actions, 0), t)
 
     def _actions(self, actions: list[Action], depth: int) -> list[tuple]:
-        return [ir for ir in (self._action(a, depth) for a in actions) if ir is not None]
+        result = []
+        for a in actions:
+            ir = self._action(a, depth)
+            if ir is None:
+                continue
+            if ir[0] not in ("set", "random", "utility", "raise"):
+                # the list item itself (its line and column), not the value after 'play:'
+                where = a.path[:-1] if a.path and a.path[-1] == a.kind else a.path
+                sites = self.sites.setdefault(ir, [])
+                if where not in sites:
+                    sites.append(where)
+            result.append(ir)
+        return result
 
     def _action(self, a: Action, depth: int) -> tuple | None:
         p, prof = a.params, self.profile

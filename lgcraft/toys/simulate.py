@@ -72,8 +72,8 @@ def parse_trace(lines: list[str], program: Program, name: str = "<trace>") -> li
             raise InputError(f"{name}:{number}:1: {exc}") from exc
         if t < now:
             raise InputError(f"{name}:{number}:1: time goes backwards (value: {t} < {now})")
-        if t > 0xFFFFFFFF - 2**31:
-            raise InputError(f"{name}:{number}:1: time beyond the runtime's 32-bit clock (value: {t})")
+        if t > 2**53:  # the runtime's tick wraps (every 49.7 days) and keeps working
+            raise InputError(f"{name}:{number}:1: time beyond 2^53 ms (value: {t})")
         event = item.get("event")
         ev = -1
         if event is not None:
@@ -118,6 +118,10 @@ def canonical_log(program: Program, trace: list[tuple[int, int]], seed: int) -> 
     return [format_log_line(e) for e in Engine(program, seed).run(trace)]
 
 
+class HelpRequested(Exception):
+    """Raised by `InteractiveSession.send` for 'help': the text to show."""
+
+
 class InteractiveSession:
     """Feed events one at a time: ``send("pat_head")``, ``send("wait 30s")``."""
 
@@ -132,10 +136,18 @@ class InteractiveSession:
         self._shown = len(self.engine.log)
         return _lines(self.program, entries)
 
+    def help_text(self) -> str:
+        """What the interactive simulator understands (its answer to 'help')."""
+        return ("Commands: an event name sends that event; 'wait DURATION' (e.g. wait 30s, wait 500ms) "
+                "moves the clock; 'state' shows the active state and variables; 'help' this list; "
+                "'quit' ends.\nEvents: " + ", ".join(self.program.event_names))
+
     def send(self, command: str) -> list[LogLine]:
         words = command.split()
         if not words:
             return []
+        if words[0] in ("help", "?"):
+            raise HelpRequested(self.help_text())
         if words[0] == "wait":
             if len(words) != 2:
                 raise InputError("usage: wait DURATION (e.g. wait 30s)")
@@ -148,7 +160,7 @@ class InteractiveSession:
             ev = self.program.event_id(words[0])
             if ev < 0:
                 raise InputError(f"unknown event (value: {words[0]!r})",
-                                 hint="events: " + ", ".join(self.program.event_names))
+                                 hint="type 'help' for the commands; events: " + ", ".join(self.program.event_names))
             self.engine.event(int(self.engine.now), ev)
         return self.new_lines()
 

@@ -40,10 +40,21 @@ def build_runtime(folder: Path, defines: dict[str, int] | None = None, extra: li
         pytest.skip("no C compiler (install gcc)")
     exe = folder / "toyrt_host"
     flags = [f"-D{k}={v}" for k, v in (defines or {}).items()]
-    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O1", *flags, *(extra or []),
-                    "-o", str(exe), str(RUNTIME / "toyrt.c"), str(RUNTIME / "toyrt_host.c")],
+    # the vendored Monocypher is third-party code: built with its own (plain) flags
+    objects = []
+    for source in VENDORED_SOURCES:
+        obj = folder / (source.stem + ".o")
+        subprocess.run([cc, "-std=c99", "-O1", *(extra or []), "-c", "-o", str(obj), str(source)],
+                       check=True, capture_output=True, text=True)
+        objects.append(str(obj))
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Wconversion", "-Werror", "-O1", *flags,
+                    *(extra or []), "-o", str(exe), *map(str, RUNTIME_SOURCES), *objects],
                    check=True, capture_output=True, text=True)
     return exe
+
+
+RUNTIME_SOURCES = [RUNTIME / "toyrt.c", RUNTIME / "toyrt_sign.c", RUNTIME / "toyrt_host.c"]
+VENDORED_SOURCES = [RUNTIME / "monocypher" / "monocypher.c", RUNTIME / "monocypher" / "monocypher-ed25519.c"]
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +62,11 @@ def runtime_exe(tmp_path_factory) -> Path:
     return build_runtime(tmp_path_factory.mktemp("toyrt"))
 
 
-def run_c(exe: Path, image: bytes, seed: int, trace, folder: Path) -> list[str]:
+def run_c(exe: Path, image: bytes, seed: int, trace, folder: Path, key: bytes | None = None) -> list[str]:
     path = folder / "program.bin"
     path.write_bytes(image)
     text = "".join(f"{t} {ev}\n" for t, ev in trace)
-    done = subprocess.run([str(exe), str(path), str(seed)], input=text, capture_output=True,
+    keyed = ["--key", key.hex()] if key is not None else []
+    done = subprocess.run([str(exe), *keyed, str(path), str(seed)], input=text, capture_output=True,
                           text=True, check=True)
     return done.stdout.splitlines()

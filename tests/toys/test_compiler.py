@@ -26,7 +26,7 @@ def test_examples_compile_with_valid_header(name):
     program = example_program(name)
     image = encode(program)
     head = read_header(image)
-    assert image[:4] == b"LGTY" and head.version == 1 and head.size == len(image)
+    assert image[:4] == b"LGTY" and head.version == 2 and head.size == len(image)
     assert head.n_states == len(program.state_names)
     assert head.code_offset > HEADER.size
 

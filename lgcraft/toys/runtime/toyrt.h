@@ -9,6 +9,18 @@
  *
  * Size the runtime for one program by defining TOYRT_MAX_SLOTS, TOYRT_MAX_VARS and
  * TOYRT_MAX_STACK before including this header (the generated header does).
+ *
+ * toyrt_init() validates the whole image once before anything runs: every count,
+ * index and offset against the header's bounds, every action list and expression
+ * (opcodes, operands, stack depth, nesting), so the interpreter loop needs no checks
+ * and no image can make it read or write out of bounds, divide by zero or loop.
+ * Images that arrive over the air must also be authenticated: toyrt_init_signed()
+ * (toyrt_sign.c, with the vendored Monocypher) checks the Ed25519 signature against the
+ * key the toy trusts first.
+ *
+ * Time is a free-running 32-bit millisecond clock that may wrap (every 49.7 days):
+ * deadlines are compared by unsigned difference, so delays up to 2^31-1 ms stay exact
+ * across the wrap.
  */
 #ifndef TOYRT_H
 #define TOYRT_H
@@ -27,7 +39,19 @@
 #define TOYRT_QUEUE 8          /* internal (raised) events */
 #define TOYRT_MAX_INTERNAL 16  /* internal events handled per trigger */
 #define TOYRT_MAX_DEPTH 16     /* state nesting */
+#define TOYRT_MAX_NESTING 4    /* random/utility choices inside each other */
 #define TOYRT_NONE 0xFFu
+#ifndef TOYRT_MAX_CLIPS
+#define TOYRT_MAX_CLIPS 255    /* the firmware's tables: ids beyond them are refused */
+#endif
+#ifndef TOYRT_MAX_LEDS
+#define TOYRT_MAX_LEDS 255
+#endif
+#ifndef TOYRT_MAX_MOTORS
+#define TOYRT_MAX_MOTORS 255
+#endif
+#define TOYRT_HEADER_SIZE 32u
+#define TOYRT_SIGNATURE_SIZE 64u
 
 /* Action codes passed to the emit callback (also the log's words). */
 enum toyrt_op {
@@ -39,7 +63,9 @@ enum toyrt_op {
 /* Errors returned by toyrt_init(). */
 enum toyrt_error {
     TOYRT_OK = 0, TOYRT_E_SIZE = -1, TOYRT_E_MAGIC = -2, TOYRT_E_VERSION = -3,
-    TOYRT_E_CHECKSUM = -4, TOYRT_E_CAPACITY = -5
+    TOYRT_E_CHECKSUM = -4, TOYRT_E_CAPACITY = -5, TOYRT_E_LAYOUT = -6, TOYRT_E_STATE = -7,
+    TOYRT_E_TRANSITION = -8, TOYRT_E_TIMER = -9, TOYRT_E_CODE = -10, TOYRT_E_UNSIGNED = -11,
+    TOYRT_E_SIGNATURE = -12
 };
 
 /* op, time in ms, up to 4 integer arguments (see docs/toys-format.md for each op). */
@@ -60,14 +86,24 @@ typedef struct toyrt {
     uint8_t queue[TOYRT_QUEUE];
 } toyrt_t;
 
-/* Verify the image (magic, version, size, CRC-32, capacity) and reset. */
+/* Validate the whole image (size, magic, version, CRC-32, capacity, every table entry,
+ * every action list and expression) and reset. Returns TOYRT_OK or a TOYRT_E_* code;
+ * on error the runtime is left unusable (rt->prog is NULL). */
 int toyrt_init(toyrt_t *rt, const uint8_t *prog, uint32_t len, uint32_t seed,
                toyrt_emit_fn emit, void *user);
+/* As toyrt_init, after checking that the image is signed and that its Ed25519
+ * signature verifies with `trusted_key` (32 bytes): for images received over the air.
+ * Defined in toyrt_sign.c (links the vendored Monocypher). */
+int toyrt_init_signed(toyrt_t *rt, const uint8_t *prog, uint32_t len, const uint8_t trusted_key[32],
+                      uint32_t seed, toyrt_emit_fn emit, void *user);
+/* Validation alone (no runtime state touched). */
+int toyrt_validate(const uint8_t *prog, uint32_t len);
 /* Enter the initial states at time t. */
 void toyrt_start(toyrt_t *rt, uint32_t t);
 /* Fire the timers due at or before t. */
 void toyrt_advance(toyrt_t *rt, uint32_t t);
-/* Advance to t, then dispatch event ev. Returns 1 if a transition was taken. */
+/* Advance to t, then dispatch event ev. Returns 1 if a transition was taken.
+ * Times may wrap past 2^32; a t behind the clock is taken as "now". */
 int toyrt_event(toyrt_t *rt, uint32_t t, uint8_t ev);
 /* The earliest armed deadline (for sleeping); returns 0 when no timer is armed. */
 int toyrt_next_deadline(const toyrt_t *rt, uint32_t *deadline);
