@@ -6,7 +6,8 @@ one, a hint with the next step. Foreign exceptions are translated at the boundar
 (``raise InputError(...) from exc``) so users never meet a dependency's types.
 
 Exit codes (see `lgcraft.cli`): 2 for bad input or usage, 1 for a failed operation or
-a failed verification, 130 for Ctrl-C.
+a failed verification, 3 for a verification that could not be carried out (see
+`UncheckedError`), 130 for Ctrl-C.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ class VerificationError(LgcraftError):
     """A check ran and failed: a proof, signature or rule does not hold. Exit 1."""
 
 
+class UncheckedError(LgcraftError):
+    """A check could not run (node down or wrong, timeout, offline): neither valid nor
+    invalid. Exit 3, so a script never takes a network failure for a forgery."""
+
+    exit_code = 3
+
+
 __all__ = [
     "ChainError",
     "ConfigError",
@@ -64,5 +72,6 @@ __all__ = [
     "LgcraftError",
     "ModelError",
     "OperationError",
+    "UncheckedError",
     "VerificationError",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,25 @@ class Receipt:
     block_hash: str
     gas_used: int
     contract_address: str | None
+    sender: str | None = None
+    to: str | None = None
+    logs: list[tuple[str, list[str], str]] = field(default_factory=list)  # (address, topics, data)
+
+    def anchored_events(self, contract: str) -> list[tuple[str, str, int, int]]:
+        """(issuer, root, leaf count, block time) of each v2 ``Anchored`` event that
+        ``contract`` emitted in this transaction."""
+        from lgcraft.provenance.contract import ANCHORED_V2_TOPIC
+
+        out = []
+        for address, topics, data in self.logs:
+            if address.lower() != contract.lower() or len(topics) != 3 or topics[0] != ANCHORED_V2_TOPIC:
+                continue
+            raw = bytes.fromhex(data.removeprefix("0x"))
+            if len(raw) != 64:
+                continue
+            out.append(("0x" + topics[1][-40:], topics[2], int.from_bytes(raw[:32], "big"),
+                        int.from_bytes(raw[32:], "big")))
+        return out
 
 
 @dataclass
@@ -121,27 +140,77 @@ class ChainClient:
             )
 
     # -- contract --------------------------------------------------------------------------
-    def _contract(self, address: str):
+    def _contract(self, address: str, version: int = 2):
         from lgcraft.provenance.contract import load_artifact
 
         return self.w3.eth.contract(address=self.w3.to_checksum_address(address),
-                                    abi=load_artifact()["abi"])
+                                    abi=load_artifact(version)["abi"])
 
-    def has_anchor_code(self, address: str) -> bool:
-        from lgcraft.provenance.contract import load_artifact
+    def code_version(self, address: str) -> int | None:
+        """One ``eth_getCode``: the lgcraft anchor contract version whose published
+        runtime bytecode is at ``address`` (1 or 2), else None (other code, or none)."""
+        from lgcraft.provenance.contract import version_of_code
 
         code = self._call(lambda: bytes(self.w3.eth.get_code(self.w3.to_checksum_address(address))),
                           "read contract code")
-        return code.hex() == load_artifact()["bytecode_runtime"].removeprefix("0x")
+        return version_of_code(code)
+
+    def has_anchor_code(self, address: str) -> bool:
+        """The current (version 2) anchor contract is at ``address``."""
+        from lgcraft.provenance.contract import CURRENT_VERSION
+
+        return self.code_version(address) == CURRENT_VERSION
 
     def anchor_of(self, contract: str, root: str) -> AnchorRecord:
-        """One ``eth_call``: what the contract holds for ``root``."""
+        """One ``eth_call`` to a version 1 contract: what it holds for ``root``."""
         def call():
-            issuer, block_time, count = self._contract(contract).functions.anchorOf(
+            issuer, block_time, count = self._contract(contract, 1).functions.anchorOf(
                 bytes.fromhex(root[2:])).call()
             return AnchorRecord(self.w3.to_checksum_address(issuer), int(block_time), int(count))
 
         return self._call(call, f"read root {root[:12]}... from contract {contract}")
+
+    def anchored(self, contract: str, issuer: str, root: str, version: int = 2) -> AnchorRecord:
+        """One ``eth_call``: what the contract holds for ``root`` anchored by ``issuer``
+        (version 1: whoever anchored it first; the issuer is then the one it names)."""
+        if version == 1:
+            return self.anchor_of(contract, root)
+
+        def call():
+            block_time, count = self._contract(contract).functions.anchored(
+                self.w3.to_checksum_address(issuer), bytes.fromhex(root[2:])).call()
+            found = self.w3.to_checksum_address(issuer) if block_time else ZERO_ADDRESS
+            return AnchorRecord(found, int(block_time), int(count))
+
+        return self._call(call, f"read root {root[:12]}... of {issuer} from contract {contract}")
+
+    def block_hash(self, block_number: int) -> tuple[str, int] | None:
+        """(hash, timestamp) of the canonical block ``block_number``, None if the node has none."""
+        def get():
+            try:
+                block = self.w3.eth.get_block(block_number)
+            except Exception as exc:
+                if type(exc).__name__ == "BlockNotFound":
+                    return None
+                raise
+            if block is None:
+                return None
+            return "0x" + bytes(block["hash"]).hex(), int(block["timestamp"])
+
+        return self._call(get, f"read block {block_number}")
+
+    def find_anchor_tx(self, contract: str, issuer: str, root: str) -> str | None:
+        """The transaction whose v2 ``Anchored`` event records ``root`` for ``issuer``
+        (one ``eth_getLogs`` on the two indexed topics), else None."""
+        from lgcraft.provenance.contract import ANCHORED_V2_TOPIC
+
+        def get():
+            logs = self.w3.eth.get_logs({
+                "address": self.w3.to_checksum_address(contract), "fromBlock": 0, "toBlock": "latest",
+                "topics": [ANCHORED_V2_TOPIC, "0x" + "00" * 12 + issuer[2:].lower(), root]})
+            return "0x" + bytes(logs[-1]["transactionHash"]).hex() if logs else None
+
+        return self._call(get, f"search the Anchored event of root {root[:12]}...")
 
     # -- transactions ------------------------------------------------------------------------
     def ensure_funds(self, address: str) -> None:
@@ -168,7 +237,7 @@ class ChainClient:
     def build_deploy(self, signer, nonce: int) -> SentTx:
         from lgcraft.provenance.contract import load_artifact
 
-        artifact = load_artifact()
+        artifact = load_artifact(2)
 
         def build():
             tx = {"from": signer.address, "data": artifact["bytecode"], "nonce": nonce,
@@ -219,9 +288,12 @@ class ChainClient:
                 raise
             if r is None:
                 return None
+            logs = [(str(log["address"]), ["0x" + bytes(t).hex() for t in log["topics"]],
+                     "0x" + bytes(log["data"]).hex()) for log in r.get("logs") or []]
             return Receipt(tx_hash=tx_hash, status=int(r["status"]), block_number=int(r["blockNumber"]),
                            block_hash="0x" + bytes(r["blockHash"]).hex(), gas_used=int(r["gasUsed"]),
-                           contract_address=r.get("contractAddress"))
+                           contract_address=r.get("contractAddress"), sender=r.get("from"),
+                           to=r.get("to"), logs=logs)
 
         return self._call(get, f"read the receipt of {tx_hash}")
 
@@ -247,6 +319,37 @@ class ChainClient:
     def close(self) -> None:
         if self._dev is not None:
             self._dev.close()
+
+
+class AgreeingReader:
+    """Several nodes of one chain asked the same questions (``--rpc-url`` repeated):
+    an answer counts only when all of them give it, else `ChainError` ("could not
+    check"). One lying node can then no longer make a fake pass or a genuine piece fail
+    on its own word; it can still make the check impossible."""
+
+    def __init__(self, clients: list[ChainClient]) -> None:
+        self.clients = clients
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        answers = [getattr(client, method)(*args) for client in self.clients]
+        for client, answer in zip(self.clients[1:], answers[1:], strict=True):
+            if answer != answers[0]:
+                raise ChainError(f"the nodes disagree on {method}: {self.clients[0].describe()} says "
+                                 f"{answers[0]}, {client.describe()} says {answer}",
+                                 hint="one of them is lagging or lying; check again later or with other nodes")
+        return answers[0]
+
+    def code_version(self, address: str) -> int | None:
+        return self._ask("code_version", address)
+
+    def anchored(self, contract: str, issuer: str, root: str, version: int = 2) -> AnchorRecord:
+        return self._ask("anchored", contract, issuer, root, version)
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        return self._ask("receipt", tx_hash)
+
+    def block_hash(self, block_number: int) -> tuple[str, int] | None:
+        return self._ask("block_hash", block_number)
 
 
 def _reason(exc: Exception) -> str:

@@ -81,10 +81,10 @@ class Float(str):
 
 def loads_json(text: str, origin: str) -> Any:
     """Parse JSON keeping decimals as `Float` markers instead of binary floats."""
-    import json
+    from lgcraft.provenance.strictjson import loads_strict
 
     try:
-        return json.loads(text, parse_float=Float, parse_constant=_bad_constant)
+        return loads_strict(text, origin, parse_float=Float)
     except ValueError as exc:
         raise InputError(f"{origin}: not valid JSON ({exc})") from exc
 

@@ -192,6 +192,7 @@ class Network:
     deploy_block: int | None = None
     deployer: str | None = None
     deployed_at: str | None = None
+    contract_version: int = 2
 
 
 def stored_network(store: Store) -> Network | None:
@@ -280,15 +281,21 @@ def _deploy(store: Store, client, signer, *, rpc_url: str | None, confirmations:
         from lgcraft.provenance.records import validate_address
 
         address = validate_address(existing, "--contract")
-        if not client.has_anchor_code(address):
+        version = client.code_version(address)
+        if version == 1:
+            raise ChainError(f"{address} on chain {chain_id} is the version 1 anchor contract, which lets anyone "
+                             "take a root first; new batches need version 2",
+                             hint="run 'lgcraft provenance deploy' without --contract to deploy version 2")
+        if version != 2:
             raise ChainError(f"{address} on chain {chain_id} is not the lgcraft anchor contract "
-                             "(its code differs from Anchor.json)")
+                             "(its code differs from AnchorV2.json)")
         net = Network(kind=kind, chain_id=chain_id, contract=address, rpc_url=rpc_url,
                       deployer=None, deployed_at=now_iso())
         with store.transaction() as conn:
             store.set_meta("network", net.__dict__, conn)
         return DeployResult(chain_id, address, None, None, signer.address if signer else "", kind, True)
-    if current and current.chain_id == chain_id and current.kind == kind and client.has_anchor_code(current.contract):
+    if (current and current.chain_id == chain_id and current.kind == kind and current.contract_version == 2
+            and client.has_anchor_code(current.contract)):
         return DeployResult(chain_id, current.contract, current.deploy_tx, current.deploy_block,
                             current.deployer or "", kind, True)
     unfinished = store.unfinished_batches()
@@ -366,10 +373,12 @@ class AnchoredBatch:
 class AnchorResult:
     batches: list[AnchoredBatch] = field(default_factory=list)
     pending_left: int = 0
+    recheck: RecheckResult | None = None
 
 
 def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, timeout: float = 120.0,
-                   rpc_url: str | None = None, hook: Callable[[str], None] | None = None) -> AnchorResult:
+                   rpc_url: str | None = None, hook: Callable[[str], None] | None = None,
+                   finality: int = 64) -> AnchorResult:
     """Anchor every pending record: resume unfinished batches first (never sending a
     root twice), then one new batch -> one transaction.
 
@@ -386,7 +395,17 @@ def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, time
             _deploy(store, client, signer, rpc_url=None, confirmations=1, timeout=timeout, existing=None)
             network = stored_network(store)
         client.check_chain_id(network.chain_id)
+        if network.contract_version != 2 and not store.unfinished_batches():
+            if network.kind == "embedded":  # nothing to ask: install version 2 beside the old contract
+                _deploy(store, client, signer, rpc_url=None, confirmations=1, timeout=timeout, existing=None)
+                network = stored_network(store)
+            else:
+                raise InputError(f"this store anchors with the version 1 contract {network.contract}, which lets "
+                                 "anyone take a root first; batches anchored there stay valid",
+                                 hint="run 'lgcraft provenance deploy' once to deploy version 2, then anchor")
         result = AnchorResult()
+        if network.kind == "rpc":  # the embedded chain has one writer and never reorganises
+            result.recheck = recheck_batches(store, client, finality=finality)
         for batch in store.unfinished_batches():
             result.batches.append(_anchor_batch(store, client, signer, network, batch, confirmations,
                                                 timeout, hook, resumed=True))
@@ -401,10 +420,13 @@ def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, time
 def _anchor_batch(store: Store, client, signer, network: Network, batch: Batch, confirmations: int,
                   timeout: float, hook, resumed: bool) -> AnchoredBatch:
     tx_hash = batch.tx_hash if batch.status == "submitted" else None
+    version = batch.contract_version or network.contract_version
+    contract = batch.contract or network.contract
+    issuer = batch.issuer or signer.address
     if tx_hash:
         receipt = client.receipt(tx_hash)
         if receipt is None:
-            on_chain = client.anchor_of(network.contract, batch.root)
+            on_chain = client.anchored(contract, issuer, batch.root, version)
             if on_chain.exists:
                 return _finish_found(store, client, network, batch, on_chain, resumed)
             try:
@@ -414,18 +436,20 @@ def _anchor_batch(store: Store, client, signer, network: Network, batch: Batch, 
                     raise
                 tx_hash = None  # its nonce went to another transaction: sign a new one
     else:
-        on_chain = client.anchor_of(network.contract, batch.root)
+        on_chain = client.anchored(network.contract, signer.address, batch.root, network.contract_version)
         if on_chain.exists:
             return _finish_found(store, client, network, batch, on_chain, resumed)
     if tx_hash is None:
+        version, contract, issuer = network.contract_version, network.contract, signer.address
         client.ensure_funds(signer.address)
         tx = client.build_anchor(signer, network.contract, batch.root, batch.leaf_count,
                                  client.nonce(signer.address))
         with store.transaction() as conn:
             conn.execute("UPDATE batches SET status = 'submitted', tx_hash = ?, raw_tx = ?, nonce = ?, "
-                         "chain_id = ?, contract = ?, issuer = ?, submitted_at = ? WHERE id = ?",
+                         "chain_id = ?, contract = ?, issuer = ?, submitted_at = ?, contract_version = ? "
+                         "WHERE id = ?",
                          (tx.tx_hash, tx.raw, tx.nonce, network.chain_id, network.contract, signer.address,
-                          now_iso(), batch.id))
+                          now_iso(), network.contract_version, batch.id))
         if hook:
             hook("submitted")
         client.send_raw(tx.raw)
@@ -434,41 +458,99 @@ def _anchor_batch(store: Store, client, signer, network: Network, batch: Batch, 
             hook("broadcast")
     receipt = client.wait(tx_hash, confirmations, timeout)
     if receipt.status != 1:
-        on_chain = client.anchor_of(network.contract, batch.root)
+        on_chain = client.anchored(contract, issuer, batch.root, version)
         if on_chain.exists:
             return _finish_found(store, client, network, batch, on_chain, resumed)
         raise ChainError(f"anchor transaction {tx_hash} reverted on chain {network.chain_id}",
                          hint="the batch stays pending; check the account's funds and rerun")
+    if version >= 2:
+        # read our own event back: the root must now be ours, whatever else happened
+        events = receipt.anchored_events(contract)
+        if not any(e[0].lower() == issuer.lower() and e[1] == batch.root and e[2] == batch.leaf_count
+                   for e in events):
+            shown = ", ".join(f"{e[1][:12]}... by {e[0]}" for e in events) or "no Anchored event"
+            raise ChainError(f"anchor transaction {tx_hash} did not anchor root {batch.root} as {issuer} "
+                             f"(its receipt shows {shown}); the batch is not marked anchored",
+                             hint="check that the stored contract is lgcraft's ('lgcraft provenance status')")
     block_time = client.block_time(receipt.block_number)
-    issuer = batch.issuer or signer.address
     with store.transaction() as conn:
         conn.execute("UPDATE batches SET status = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
-                     "block_time = ?, gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ? "
-                     "WHERE id = ?",
+                     "block_time = ?, gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ?, "
+                     "contract_version = ?, final = 0 WHERE id = ?",
                      (tx_hash, receipt.block_number, receipt.block_hash, block_time, receipt.gas_used,
-                      network.chain_id, network.contract, issuer, now_iso(), batch.id))
+                      network.chain_id, contract, issuer, now_iso(), version, batch.id))
     return AnchoredBatch(batch.id, batch.root, batch.leaf_count, tx_hash, receipt.block_number, block_time,
                          receipt.gas_used, round(receipt.gas_used / batch.leaf_count, 2), network.chain_id,
-                         network.contract, issuer, resumed)
+                         contract, issuer, resumed)
 
 
 def _finish_found(store: Store, client, network: Network, batch: Batch, on_chain, resumed: bool) -> AnchoredBatch:
-    """The root is already on chain (an earlier run got that far): record it, send nothing."""
+    """The root is already on chain (an earlier run got that far): record it, send nothing.
+    The transaction that did it is our stored one, else found by its event (eth_getLogs)."""
+    contract = batch.contract or network.contract
+    version = batch.contract_version or network.contract_version
     receipt = client.receipt(batch.tx_hash) if batch.tx_hash else None
     if receipt is not None and receipt.status != 1:
         receipt = None
+    if receipt is None and version >= 2:
+        found_tx = client.find_anchor_tx(contract, on_chain.issuer, batch.root)
+        receipt = client.receipt(found_tx) if found_tx else None
+    tx_hash = receipt.tx_hash if receipt else None
     with store.transaction() as conn:
         conn.execute("UPDATE batches SET status = 'anchored', block_number = ?, block_hash = ?, block_time = ?, "
-                     "gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ?, tx_hash = ? "
-                     "WHERE id = ?",
+                     "gas_used = ?, chain_id = ?, contract = ?, issuer = ?, anchored_at = ?, tx_hash = ?, "
+                     "contract_version = ?, final = 0 WHERE id = ?",
                      (receipt.block_number if receipt else None, receipt.block_hash if receipt else None,
                       on_chain.block_time, receipt.gas_used if receipt else None, network.chain_id,
-                      network.contract, on_chain.issuer, now_iso(), batch.tx_hash if receipt else None,
-                      batch.id))
-    return AnchoredBatch(batch.id, batch.root, batch.leaf_count, batch.tx_hash if receipt else None,
+                      contract, on_chain.issuer, now_iso(), tx_hash, version, batch.id))
+    return AnchoredBatch(batch.id, batch.root, batch.leaf_count, tx_hash,
                          receipt.block_number if receipt else None, on_chain.block_time,
-                         receipt.gas_used if receipt else None, None, network.chain_id, network.contract,
+                         receipt.gas_used if receipt else None, None, network.chain_id, contract,
                          on_chain.issuer, resumed)
+
+
+@dataclass
+class RecheckResult:
+    checked: int = 0
+    finalised: int = 0
+    moved: list[int] = field(default_factory=list)  # batch ids re-mined in another block
+    reverted: list[dict[str, Any]] = field(default_factory=list)  # batch id, root, records back to pending
+
+
+def recheck_batches(store: Store, client, *, finality: int = 64) -> RecheckResult:
+    """Re-check anchored batches not yet ``finality`` blocks deep: is their block still
+    the canonical one? A batch whose block left the chain (a reorganisation) and whose
+    transaction is in no other block goes back to pending - its records are anchored
+    again by the next ``anchor``. One ``eth_getBlockByNumber`` per batch."""
+    result = RecheckResult()
+    batches = store.unfinal_batches()
+    if not batches:
+        return result
+    head = client.block_number()
+    for batch in batches:
+        if batch.block_number is None:
+            continue
+        result.checked += 1
+        block = client.block_hash(batch.block_number)
+        if block is not None and block[0] == batch.block_hash:
+            if head - batch.block_number + 1 >= finality:
+                with store.transaction() as conn:
+                    conn.execute("UPDATE batches SET final = 1 WHERE id = ?", (batch.id,))
+                result.finalised += 1
+            continue
+        receipt = client.receipt(batch.tx_hash) if batch.tx_hash else None
+        if receipt is not None and receipt.status == 1:
+            with store.transaction() as conn:
+                conn.execute("UPDATE batches SET block_number = ?, block_hash = ?, block_time = ? WHERE id = ?",
+                             (receipt.block_number, receipt.block_hash, client.block_time(receipt.block_number),
+                              batch.id))
+            result.moved.append(batch.id)
+            continue
+        with store.transaction() as conn:
+            count = store.revert_batch(conn, batch.id)
+        result.reverted.append({"batch_id": batch.id, "root": batch.root, "records": count,
+                                "block_number": batch.block_number})
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,9 +565,13 @@ class StatusResult:
     batches_unfinished: int
     network: dict[str, Any] | None
     last_batch: dict[str, Any] | None
+    batches_unfinal: int = 0  # anchored, not yet deeper than the finality depth
+    recheck: RecheckResult | None = None
 
 
-def status(store: Store) -> StatusResult:
+def status(store: Store, recheck: RecheckResult | None = None) -> StatusResult:
+    """Counts and network of the store; ``recheck`` (from `recheck_batches`, run first
+    by the caller when the store anchors on a node) is reported as it is."""
     counts = store.counts()
     batches = store.batches()
     net = stored_network(store)
@@ -494,6 +580,7 @@ def status(store: Store) -> StatusResult:
         from lgcraft.config import redact_url
 
         net_dict = {"kind": net.kind, "chain_id": net.chain_id, "contract": net.contract,
+                    "contract_version": net.contract_version,
                     "rpc_url": redact_url(net.rpc_url) if net.rpc_url else None}
     last = batches[-1] if batches else None
     return StatusResult(
@@ -502,7 +589,8 @@ def status(store: Store) -> StatusResult:
         batches_unfinished=sum(b.status != "anchored" for b in batches), network=net_dict,
         last_batch=None if last is None else {
             "id": last.id, "root": last.root, "leaf_count": last.leaf_count, "status": last.status,
-            "tx_hash": last.tx_hash, "block_number": last.block_number})
+            "tx_hash": last.tx_hash, "block_number": last.block_number},
+        batches_unfinal=len(store.unfinal_batches()), recheck=recheck)
 
 
 @dataclass

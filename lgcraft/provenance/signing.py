@@ -231,17 +231,37 @@ def signer_from_keystore(path: Path, password: str) -> Signer:
     return signer_from_private_key("0x" + raw.hex(), origin=f"keystore {path}")
 
 
-def new_keystore(path: Path, password: str) -> str:
+# anvil's account 0: a PUBLIC key, offered for trying lgcraft on development chains only
+DEV_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def password_file_for(keystore: Path) -> Path:
+    """Where `new_keystore` keeps a generated password: ``<keystore>.password``."""
+    return Path(str(keystore) + ".password")
+
+
+def new_keystore(path: Path, password: str, password_file: Path | None = None) -> str:
     """Create a fresh key, write it encrypted to ``path`` (refuses to overwrite);
-    returns the address."""
+    returns the address. With ``password_file`` the password is written there too
+    (mode 600, before the keystore, so a keystore never exists without its password)."""
     from eth_account import Account
 
     path = Path(path)
     if path.exists():
         raise InputError(f"{path} already exists; not overwriting a keystore")
+    if password_file is not None and password_file.exists():
+        raise InputError(f"{password_file} already exists; not overwriting a password file")
     if len(password) < 8:
         raise InputError("keystore password must have at least 8 characters")
     account = Account.create()
     data = Account.encrypt(account.key, password)
-    write_atomic(path, json.dumps(data).encode(), mode=0o600, exclusive=True)
+    if password_file is not None:
+        write_atomic(password_file, (password + "\n").encode(), mode=0o600, exclusive=True)
+    try:
+        write_atomic(path, json.dumps(data).encode(), mode=0o600, exclusive=True)
+    except BaseException:
+        if password_file is not None:
+            password_file.unlink(missing_ok=True)
+        raise
     return account.address

@@ -25,7 +25,7 @@ from lgcraft.errors import InputError, OperationError
 
 STORE_DIR = ".lgcraft"
 DB_NAME = "provenance.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: batches.contract_version, batches.final (store schema 1 is migrated on open)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS batches (
   chain_id INTEGER, contract TEXT, issuer TEXT,
   tx_hash TEXT, raw_tx TEXT, nonce INTEGER,
   block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER,
-  created_at TEXT NOT NULL, submitted_at TEXT, anchored_at TEXT
+  created_at TEXT NOT NULL, submitted_at TEXT, anchored_at TEXT,
+  contract_version INTEGER, final INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS records (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,6 +108,8 @@ class Batch:
     created_at: str
     submitted_at: str | None
     anchored_at: str | None
+    contract_version: int | None = None  # 1 or 2 (anchor contract), None before submission
+    final: int = 0  # 1: deeper than the finality depth, no longer re-checked for reorganisations
 
 
 class Store:
@@ -127,8 +130,27 @@ class Store:
             version = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise OperationError(f"{self.path}: not a provenance store ({exc})") from exc
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        if version is not None and int(version[0]) == 1:
+            self._migrate_from_1()
+        elif version is None or int(version[0]) != SCHEMA_VERSION:
             raise OperationError(f"{self.path}: unsupported store schema version {version and version[0]}")
+
+    def _migrate_from_1(self) -> None:
+        """Store schema 1 -> 2, in one transaction: every batch so far went to an anchor
+        contract version 1 (docs/provenance.md, "Migration")."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if int(row[0]) != 1:
+                return  # another process migrated it meanwhile
+            conn.execute("ALTER TABLE batches ADD COLUMN contract_version INTEGER")
+            conn.execute("ALTER TABLE batches ADD COLUMN final INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE batches SET contract_version = 1 WHERE status != 'built'")
+            network = conn.execute("SELECT value FROM meta WHERE key='network'").fetchone()
+            if network:
+                data = json.loads(network[0])
+                data.setdefault("contract_version", 1)
+                conn.execute("UPDATE meta SET value = ? WHERE key='network'", (json.dumps(data),))
+            conn.execute("UPDATE meta SET value = ? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     @classmethod
     def create(cls, folder: Path) -> Store:
@@ -238,6 +260,19 @@ class Store:
         else:
             rows = self.conn.execute("SELECT * FROM batches ORDER BY id")
         return [self._batch(r) for r in rows]
+
+    def unfinal_batches(self) -> list[Batch]:
+        """Anchored batches still shallow enough to be reorganised away."""
+        rows = self.conn.execute("SELECT * FROM batches WHERE status = 'anchored' AND final = 0 ORDER BY id")
+        return [self._batch(r) for r in rows]
+
+    def revert_batch(self, conn: sqlite3.Connection, batch_id: int) -> int:
+        """A batch whose block left the chain: its records go back to pending, the batch
+        row goes. Returns how many records."""
+        count = conn.execute("UPDATE records SET batch_id = NULL, leaf_index = NULL, proof = NULL "
+                             "WHERE batch_id = ?", (batch_id,)).rowcount
+        conn.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+        return count
 
     def unfinished_batches(self) -> list[Batch]:
         rows = self.conn.execute("SELECT * FROM batches WHERE status != 'anchored' ORDER BY id")

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from lgcraft.tools import find_tool
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "provenance"
+# the examples signed by each party's own (public, anvil) key, and the demo trust list naming them
+RING = EXAMPLES / "solitaire-ring.signed.jsonl"
+EAR = EXAMPLES / "recycled-earrings.signed.jsonl"
+DEMO_TRUST = EXAMPLES / "demo-trust.toml"
 # anvil's well-known dev accounts 0 and 1 (public test keys, never funded on real chains)
 KEY_A = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDR_A = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -61,11 +70,76 @@ def anchored_store(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("anchored")
     run = Lg(folder)
     run("provenance", "init")
-    run("provenance", "record", "--from", str(EXAMPLES / "solitaire-ring.jsonl"))
-    run("provenance", "record", "--from", str(EXAMPLES / "recycled-earrings.jsonl"))
+    run("provenance", "record", "--from", str(RING))
+    run("provenance", "record", "--from", str(EAR))
     run("provenance", "anchor")
     run("provenance", "export", "LG-RING-2025-0001", "-o", "ring.json")
     return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Anvil:
+    def __init__(self, chain_id: int = 31337) -> None:
+        binary = find_tool("anvil")
+        assert binary, "anvil not found: run scripts/install.sh (npm @foundry-rs/anvil)"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--chain-id", str(chain_id), "--silent"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.rpc("eth_chainId")
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"anvil exited: {self.proc.stderr.read().decode()}") from None
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("anvil did not start in 30 s")
+
+    def rpc(self, method: str, params=None):
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())["result"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def anvil():
+    """A real anvil node on a free port (never skipped: CI installs anvil from npm)."""
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+def allow(store_dir: Path, address: str, roles: list[str], names: list[str]) -> Path:
+    """Give ``address`` (already in the store's own trust list, as its maker) more roles
+    and names, as a test's single-company workshop that does every step itself."""
+    from lgcraft.provenance.trust import add_entry, load_or_empty, save_trust
+
+    path = store_dir / ".lgcraft" / "trust.toml"
+    trust = load_or_empty(path)
+    org = trust.signer(address)
+    add_entry(trust, name=org.name if org else "Test Workshop", roles=roles, addresses=[address], names=names,
+              dev=True)
+    save_trust(trust)
+    return path
 
 
 def make_event(item: str = "T-1", step: str = "casting", **fields) -> dict:
@@ -81,6 +155,11 @@ class Keys:
     KEY_B = KEY_B
     ADDR_B = ADDR_B
     EXAMPLES = EXAMPLES
+    RING = RING
+    EAR = EAR
+    DEMO_TRUST = DEMO_TRUST
+    allow = staticmethod(allow)
+    Anvil = Anvil
     REPO = REPO
     Lg = Lg
     make_event = staticmethod(make_event)

@@ -3,67 +3,9 @@ missing anvil fails, since CI installs it from npm)."""
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import time
-import urllib.request
-
 import pytest
 
-from lgcraft.tools import find_tool
-
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Anvil:
-    def __init__(self, chain_id: int = 31337) -> None:
-        binary = find_tool("anvil")
-        assert binary, "anvil not found: run scripts/install.sh (npm @foundry-rs/anvil)"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(self.port),
-                                      "--chain-id", str(chain_id), "--silent"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.rpc("eth_chainId")
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"anvil exited: {self.proc.stderr.read().decode()}") from None
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError("anvil did not start in 30 s")
-
-    def rpc(self, method: str, params=None):
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())["result"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture
-def anvil():
-    node = Anvil()
-    yield node
-    node.stop()
 
 
 def test_deploy_anchor_export_verify_on_anvil(tmp_path, anvil, k):
@@ -73,8 +15,8 @@ def test_deploy_anchor_export_verify_on_anvil(tmp_path, anvil, k):
     assert deployed["chain_id"] == 31337 and deployed["network"] == "rpc" and not deployed["reused"]
     # deploying again reuses the remembered contract
     assert lg.json("provenance", "deploy", "--rpc-url", anvil.url)["reused"] is True
-    lg("provenance", "record", "--from", str(k.EXAMPLES / "solitaire-ring.jsonl"))
-    lg("provenance", "record", "--from", str(k.EXAMPLES / "recycled-earrings.jsonl"))
+    lg("provenance", "record", "--from", str(k.RING))
+    lg("provenance", "record", "--from", str(k.EAR))
     result = lg.json("provenance", "anchor")  # no flags: endpoint remembered at deploy
     batch = result["batches"][0]
     assert batch["leaf_count"] == 9 and batch["chain_id"] == 31337
@@ -82,20 +24,25 @@ def test_deploy_anchor_export_verify_on_anvil(tmp_path, anvil, k):
     receipt = anvil.rpc("eth_getTransactionReceipt", [batch["tx_hash"]])
     assert receipt["status"] == "0x1"
     lg("provenance", "export", "LG-EAR-2025-0042", "-o", "ear.json")
-    report = lg.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_A)
+    trust = ["--trust", str(k.DEMO_TRUST)]
+    report = lg.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, *trust)
     assert report["valid"] is True and report["chain_checked"] is True
     # a retailer without any store verifies from the bundle and the node alone
-    shop = tmp_path / "shop"
+    shop = tmp_path.parent / (tmp_path.name + "-shop")  # outside the maker's folder: no store, no trust list
     shop.mkdir()
     (shop / "ear.json").write_text((tmp_path / "ear.json").read_text())
     retailer = k.Lg(shop, key=None)
-    assert retailer.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_A)["valid"]
-    untrusted = retailer("provenance", "verify", "ear.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_B, check=1)
-    assert "not a trusted issuer" in untrusted.stderr
+    assert retailer.json("provenance", "verify", "ear.json", "--rpc-url", anvil.url, *trust, "--issuer", k.ADDR_A)["valid"]
+    untrusted = retailer("provenance", "verify", "ear.json", "--rpc-url", anvil.url, *trust, "--issuer", k.ADDR_B,
+                         check=1)
+    assert "not by a --issuer given" in untrusted.stderr
+    # no trust list at all: never VALID
+    bare = retailer("provenance", "verify", "ear.json", "--rpc-url", anvil.url, check=1)
+    assert "no trust list" in bare.stderr and "Hint: verify trusts only what a trust list names" in bare.stderr
     # the same bundle checked against another chain: wrong chain, named
-    other = Anvil(chain_id=4242)
+    other = k.Anvil(chain_id=4242)
     try:
-        wrong = retailer("provenance", "verify", "ear.json", "--rpc-url", other.url, check=1)
+        wrong = retailer("provenance", "verify", "ear.json", "--rpc-url", other.url, *trust, check=3)
         assert "wrong chain" in wrong.stderr and "chain id 4242, expected 31337" in wrong.stderr
         # anchoring through a node of another chain is refused before anything is sent
         lg("provenance", "record", "--item", "X-1", "--step", "casting", "--actor", "Caster")
@@ -106,17 +53,18 @@ def test_deploy_anchor_export_verify_on_anvil(tmp_path, anvil, k):
 
 
 def test_embedded_bundle_against_anvil_is_wrong_chain(anchored_store, anvil, k):
-    proc = k.Lg(anchored_store, key=None)("provenance", "verify", "ring.json", "--rpc-url", anvil.url, check=1)
+    proc = k.Lg(anchored_store, key=None)("provenance", "verify", "ring.json", "--rpc-url", anvil.url,
+                                          "--trust", str(k.DEMO_TRUST), check=3)
     assert "wrong chain" in proc.stderr and "expected 131277322940537" in proc.stderr
 
 
 def test_node_unreachable_records_stay_pending(tmp_path, k):
-    node = Anvil()
+    node = k.Anvil()
     lg = k.Lg(tmp_path)
     try:
         lg("provenance", "init")
         lg("provenance", "deploy", "--rpc-url", node.url)
-        lg("provenance", "record", "--from", str(k.EXAMPLES / "solitaire-ring.jsonl"))
+        lg("provenance", "record", "--from", str(k.RING))
     finally:
         node.stop()
     proc = lg("provenance", "anchor", check=1)
@@ -152,5 +100,6 @@ def test_second_store_adopts_deployed_contract(tmp_path, anvil, k):
     batch = second.json("provenance", "anchor")["batches"][0]
     assert batch["contract"] == address and batch["issuer"] == k.ADDR_B
     second("provenance", "export", "B-1", "-o", "b1.json")
+    k.allow(second_dir, k.ADDR_B, ["maker"], ["Caster B"])
     report = second.json("provenance", "verify", "b1.json", "--rpc-url", anvil.url, "--issuer", k.ADDR_B)
-    assert report["valid"] is True
+    assert report["valid"] is True and report["anchors"][0]["organisation"]

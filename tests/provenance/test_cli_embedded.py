@@ -10,6 +10,9 @@ import pytest
 
 from lgcraft.cli import main
 
+DEMO_TRUST = Path(__file__).resolve().parents[2] / "examples" / "provenance" / "demo-trust.toml"
+ADDR_A = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account 0: the demo's caster and anchorer
+
 
 def run_main(args, capsys, monkeypatch, cwd: Path, env: dict | None = None):
     for var in list(__import__("os").environ):
@@ -36,22 +39,28 @@ def test_flow_in_separate_processes(anchored_store, k):
     assert steps == ["casting", "setting", "grading", "hallmarking", "selling"]
     assert {r["status"] for r in history["records"]} == {"anchored"}
     # verify in a later process reads the root from the persisted embedded chain
-    report = lg.json("provenance", "verify", "ring.json", "--issuer", k.ADDR_A,
+    report = lg.json("provenance", "verify", "ring.json", "--trust", str(k.DEMO_TRUST), "--issuer", k.ADDR_A,
                      "--file", str(k.EXAMPLES / "GIA-2141438167.pdf"))
-    assert report["valid"] is True and report["chain_checked"] is True
+    assert report["valid"] is True and report["chain_checked"] is True and report["status"] == "valid"
     assert report["issuers"] == [k.ADDR_A]
+    assert report["anchors"][0]["organisation"] == "Shuibei Precision Casting Co."
+    assert [s["organisation"] for s in report["signers"]] == [
+        "Shuibei Precision Casting Co.", "Longgang Master Setters Workshop", "GIA Laboratory, Hong Kong",
+        "Shenzhen Assay Office", "Longgang Jewelry Flagship Store"]
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "record hash": True, "signature": True, "hash chain": True, "merkle proof": True,
-        "attachment": True, "on chain": True, "trusted issuer": True}
+        "record hash": True, "item": True, "signature": True, "hash chain": True, "merkle proof": True,
+        "signers": True, "attachment": True, "issuer": True, "contract": True, "anchored": True,
+        "transaction": True, "block": True}
 
 
 def test_bundle_shape(anchored_store):
     bundle = json.loads((anchored_store / "ring.json").read_text())
-    assert bundle["format"] == "lgcraft-provenance-bundle" and bundle["version"] == 1
+    assert bundle["format"] == "lgcraft-provenance-bundle" and bundle["version"] == 2
     assert bundle["merkle"] == "lgcraft-merkle/1"
     assert len(bundle["records"]) == 5 and len(bundle["anchors"]) == 1
     anchor = bundle["anchors"][0]
     assert anchor["leaf_count"] == 9 and anchor["tx_hash"].startswith("0x") and anchor["block_number"] >= 1
+    assert anchor["contract_version"] == 2
     # the ring's bundle holds no earring record, only hashes of their salted leaves
     text = json.dumps(bundle)
     assert "LG-EAR" not in text and "recycled" not in text
@@ -60,8 +69,8 @@ def test_bundle_shape(anchored_store):
 def _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, *extra):
     path = tmp_path / "b.json"
     path.write_text(json.dumps(bundle) if not isinstance(bundle, str) else bundle)
-    return run_main(["provenance", "verify", str(path), "--store", str(anchored_store / ".lgcraft"), *extra],
-                    capsys, monkeypatch, tmp_path)
+    return run_main(["provenance", "verify", str(path), "--store", str(anchored_store / ".lgcraft"),
+                     "--trust", str(DEMO_TRUST), *extra], capsys, monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -72,7 +81,7 @@ def bundle(anchored_store):
 def test_verify_valid_in_process(tmp_path, anchored_store, bundle, capsys, monkeypatch):
     code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
     assert code == 0, err
-    assert "VALID" in out and "no --issuer given" in out
+    assert "VALID" in out and f"anchored by {ADDR_A} (Shuibei Precision Casting Co.)" in out
 
 
 def test_edited_field_is_named(tmp_path, anchored_store, bundle, capsys, monkeypatch):
@@ -114,13 +123,17 @@ def test_removed_record_breaks_hash_chain(tmp_path, anchored_store, bundle, caps
 
 def test_untrusted_issuer(tmp_path, anchored_store, bundle, capsys, monkeypatch, k):
     code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--issuer", k.ADDR_B)
-    assert code == 1 and f"was anchored by {k.ADDR_A}, which is not a trusted issuer" in err
+    assert code == 1 and f"was anchored by {k.ADDR_A}, not by a --issuer given" in err
 
 
 def test_forged_anchor_issuer(tmp_path, anchored_store, bundle, capsys, monkeypatch, k):
     bundle["anchors"][0]["issuer"] = k.ADDR_B
-    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--issuer", k.ADDR_B)
-    assert code == 1 and f"was anchored by {k.ADDR_A}, bundle says {k.ADDR_B}" in err
+    code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--issuer", k.ADDR_B)
+    assert code == 1 and f"anchored by {k.ADDR_B}, which no organisation in the trust list may anchor" in err
+    (tmp_path / "forged.json").write_text(json.dumps(bundle))
+    code, out, _ = run_main(["--json", "provenance", "verify", "forged.json", "--store", str(anchored_store / ".lgcraft"),
+                             "--trust", str(DEMO_TRUST)], capsys, monkeypatch, tmp_path)
+    assert code == 1 and any(f"is not anchored by {k.ADDR_B}" in f for f in json.loads(out)["failures"])
 
 
 def test_root_not_on_chain(tmp_path, anchored_store, capsys, monkeypatch, k):
@@ -136,24 +149,26 @@ def test_root_not_on_chain(tmp_path, anchored_store, capsys, monkeypatch, k):
     rec["proof"] = {"root": root, "leaf_index": 0, "leaf_count": 1, "siblings": []}
     bundle["anchors"][0].update(root=root, leaf_count=1)
     code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
-    assert code == 1 and f"on chain: root {root}" in err and "is not anchored" in err
+    assert code == 1 and f"anchored: root {root}" in err and "is not anchored by" in err
 
 
 def test_unknown_chain_needs_rpc(tmp_path, anchored_store, bundle, capsys, monkeypatch):
     bundle["anchors"][0]["chain_id"] = 5
-    code, _, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
-    assert code == 1 and "no RPC URL to read chain id 5" in err
+    code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch)
+    # the demo's public development keys count only on development chains
+    assert code == 1 and "a public development key counts only on development chains, this is chain 5" in err
+    assert "no RPC URL" in out
 
 
 def test_offline_verify_skips_chain(tmp_path, anchored_store, bundle, capsys, monkeypatch):
-    code, out, _ = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--offline")
-    assert code == 0 and "offline" in out
+    code, out, err = _verify(tmp_path, anchored_store, bundle, capsys, monkeypatch, "--offline")
+    assert code == 3 and "offline" in out and "NOT CHECKED" in out and "could not be checked" in err
 
 
 @pytest.mark.parametrize("mangle, message", [
     (lambda text: text[: len(text) // 2], "truncated"),
     (lambda text: "not json at all", "not valid JSON"),
-    (lambda text: json.dumps({**json.loads(text), "version": 2}), "unsupported bundle version 2"),
+    (lambda text: json.dumps({**json.loads(text), "version": 3}), "unsupported bundle version 3"),
     (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "anchors"}),
      "malformed bundle at top level: 'anchors' is a required property"),
     (lambda text: text.replace('"salt": "0x', '"salt": "0xzz', 1), "malformed bundle at records[0].salt"),
@@ -199,10 +214,11 @@ def test_export_qr_and_pending_warning(tmp_path, k):
     assert data["records"] == 1 and data["not_anchored"] == 1
     assert "1 record(s) of P-1 are not anchored yet" in proc.stderr
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert data["qr_payload"].startswith("lgcraft-prov:1;item=P-1;")
+    assert data["qr_payload"].startswith("lgcraft-prov:2;item=P-1;count=1;head=0x")
     # the second anchor makes a second batch; the new bundle has two roots and verifies
     lg("provenance", "anchor")
     lg("provenance", "export", "P-1", "-o", "p2.json")
+    k.allow(tmp_path, k.ADDR_A, ["maker", "retailer"], ["Caster", "Shop"])
     report = lg.json("provenance", "verify", "p2.json")
     assert report["valid"] and report["roots"] == 2 and report["records"] == 2
 
@@ -280,10 +296,12 @@ def test_unreachable_node_keeps_records_pending(tmp_path, capsys, monkeypatch, k
 def test_bundle_schema_file_is_published():
     from lgcraft.provenance.bundle import SCHEMA_PATH, bundle_schema
 
-    assert SCHEMA_PATH.name == "bundle-v1.schema.json"
-    assert bundle_schema()["properties"]["version"] == {"const": 1}
-    assert (Path(__file__).resolve().parents[2] / "docs" / "provenance-bundle-v1.schema.json").read_text() == \
-        SCHEMA_PATH.read_text()
+    assert SCHEMA_PATH.name == "bundle-v2.schema.json"
+    assert bundle_schema()["properties"]["version"] == {"const": 2}
+    assert bundle_schema(1)["properties"]["version"] == {"const": 1}
+    for version in (1, 2):
+        assert (Path(__file__).resolve().parents[2] / "docs" / f"provenance-bundle-v{version}.schema.json"
+                ).read_text() == (SCHEMA_PATH.parent / f"bundle-v{version}.schema.json").read_text()
 
 
 def test_help_has_examples():
@@ -322,6 +340,10 @@ def test_grader_signs_for_the_makers_store(tmp_path, k):
     k.Lg(tmp_path, key=None)("provenance", "record", "--from", str(grader_dir / "signed.jsonl"))
     maker("provenance", "anchor")
     maker("provenance", "export", "R-7", "-o", "r7.json")
+    k.allow(tmp_path, k.ADDR_A, ["maker"], ["Caster"])
+    unknown = maker("provenance", "verify", "r7.json", check=1)  # the grader is in no trust list yet
+    assert f"signed by {k.ADDR_B} (unknown)" in unknown.stderr
+    maker("provenance", "trust", "add", "--name", "Lab B", "--role", "lab", "--address", k.ADDR_B, "--dev")
     report = maker.json("provenance", "verify", "r7.json")
     assert report["valid"] is True
     actors = [r["body"]["actor"]["address"] for r in json.loads((tmp_path / "r7.json").read_text())["records"]]
@@ -340,6 +362,7 @@ def test_verify_checks_files_against_attachments(tmp_path, k):
        "--stone", "type=diamond,carat=1.00,lab=GIA,report=2141438167")
     lg("provenance", "anchor")
     lg("provenance", "export", "R-5", "-o", "r5.json")
+    k.allow(tmp_path, k.ADDR_A, ["lab"], ["Lab"])
     assert lg.json("provenance", "verify", "r5.json", "--file", str(cert))["valid"]
     fake = tmp_path / "fake.pdf"
     fake.write_bytes(b"%PDF-1.4 a different report")
@@ -350,8 +373,9 @@ def test_verify_checks_files_against_attachments(tmp_path, k):
 def test_embedded_bundle_without_its_store(tmp_path, anchored_store, capsys, monkeypatch):
     bundle = tmp_path / "ring.json"
     bundle.write_text((anchored_store / "ring.json").read_text())
-    code, _, err = run_main(["provenance", "verify", str(bundle)], capsys, monkeypatch, tmp_path)
-    assert code == 1 and "anchored on an embedded dev chain" in err and "--offline" in err
+    code, out, err = run_main(["provenance", "verify", str(bundle), "--trust", str(DEMO_TRUST)], capsys, monkeypatch,
+                              tmp_path)
+    assert code == 3 and "anchored on an embedded dev chain" in out and "could not be checked" in err
 
 
 @pytest.mark.parametrize("url, message", [

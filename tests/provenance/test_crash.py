@@ -46,7 +46,7 @@ def crash_and_resume(folder: Path, k, stage: str, rpc: list[str], rpc_url: str |
     lg("provenance", "init")
     if rpc:
         lg("provenance", "deploy", *rpc)
-    lg("provenance", "record", "--from", str(k.EXAMPLES / "solitaire-ring.jsonl"))
+    lg("provenance", "record", "--from", str(k.RING))
     if not rpc:
         lg("provenance", "deploy")
     before = sent_transactions(folder / ".lgcraft", k.ADDR_A, rpc_url)
@@ -66,7 +66,8 @@ def crash_and_resume(folder: Path, k, stage: str, rpc: list[str], rpc_url: str |
     # and a rerun has nothing left to do
     assert lg.json("provenance", "anchor")["batches"] == []
     lg("provenance", "export", "LG-RING-2025-0001", "-o", "ring.json")
-    verify = ["provenance", "verify", "ring.json", "--issuer", k.ADDR_A] + (["--rpc-url", rpc_url] if rpc_url else [])
+    verify = ["provenance", "verify", "ring.json", "--trust", str(k.DEMO_TRUST), "--issuer", k.ADDR_A] + (
+        ["--rpc-url", rpc_url] if rpc_url else [])
     assert lg.json(*verify)["valid"] is True
 
 

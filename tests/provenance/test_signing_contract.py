@@ -69,11 +69,12 @@ def test_keystore_round_trip(tmp_path):
         signer_from_keystore(tmp_path / "bad.json", "x")
 
 
-def test_committed_artifact_matches_a_fresh_compile():
-    """Anchor.json must be what vyper (from PyPI, in-process) makes of Anchor.vy."""
-    fresh = contract.compile_anchor()
-    committed = json.loads(contract.ARTIFACT_PATH.read_text())
-    assert committed["source_sha256"] == fresh["source_sha256"], "Anchor.vy changed: rerun python -m lgcraft.provenance.contract"
+@pytest.mark.parametrize("version", [1, 2])
+def test_committed_artifact_matches_a_fresh_compile(version):
+    """Anchor.json / AnchorV2.json must be what vyper (from PyPI, in-process) makes of their sources."""
+    fresh = contract.compile_anchor(version)
+    committed = json.loads(contract.ARTIFACTS[version].read_text())
+    assert committed["source_sha256"] == fresh["source_sha256"], "source changed: rerun python -m lgcraft.provenance.contract"
     assert committed["compiler"] == fresh["compiler"]
     assert committed["abi"] == fresh["abi"]
     assert committed["bytecode"] == fresh["bytecode"]
@@ -81,7 +82,14 @@ def test_committed_artifact_matches_a_fresh_compile():
 
 
 def test_contract_interface():
-    abi = {entry.get("name"): entry for entry in contract.load_artifact()["abi"]}
-    assert [i["type"] for i in abi["anchor"]["inputs"]] == ["bytes32", "uint256"]
-    assert [o["type"] for o in abi["anchorOf"]["outputs"]] == ["address", "uint256", "uint256"]
-    assert abi["Anchored"]["type"] == "event"
+    v1 = {entry.get("name"): entry for entry in contract.load_artifact(1)["abi"]}
+    assert [i["type"] for i in v1["anchor"]["inputs"]] == ["bytes32", "uint256"]
+    assert [o["type"] for o in v1["anchorOf"]["outputs"]] == ["address", "uint256", "uint256"]
+    v2 = {entry.get("name"): entry for entry in contract.load_artifact(2)["abi"]}
+    assert [i["type"] for i in v2["anchor"]["inputs"]] == ["bytes32", "uint256"]
+    assert [i["type"] for i in v2["anchored"]["inputs"]] == ["address", "bytes32"]
+    assert [i["name"] for i in v2["Anchored"]["inputs"]] == ["issuer", "root", "leaf_count", "block_time"]
+    from eth_hash.auto import keccak
+
+    assert "0x" + keccak(b"Anchored(address,bytes32,uint256,uint256)").hex() == contract.ANCHORED_V2_TOPIC
+    assert contract.runtime_code_hash(1) != contract.runtime_code_hash(2)

@@ -43,13 +43,25 @@ def mutate(value, choice: int):
 
 
 @pytest.fixture(scope="module")
+def demo_trust(k):
+    from lgcraft.provenance.trust import load_trust
+
+    return load_trust(k.DEMO_TRUST)
+
+
+def test_the_untouched_bundle_is_only_unchecked_offline(bundle, demo_trust):
+    report = verify_bundle(copy.deepcopy(bundle), trust=demo_trust)
+    assert report.status == "unchecked" and not report.failures and report.exit_code == 3
+
+
+@pytest.fixture(scope="module")
 def bundle(anchored_store):
     return json.loads((anchored_store / "ring.json").read_text())
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_any_edit_in_records_fails(bundle, data):
+def test_any_edit_in_records_fails(bundle, demo_trust, data):
     paths = [p for p in leaf_paths(bundle["records"])]
     path = data.draw(st.sampled_from(paths))
     choice = data.draw(st.integers(0, 10_000))
@@ -64,13 +76,13 @@ def test_any_edit_in_records_fails(bundle, data):
         check_bundle_shape(json.loads(json.dumps(edited)))
     except BundleError:
         return  # malformed: exit 2
-    report = verify_bundle(edited)
-    assert not report.valid, f"edit at records{list(path)} went unnoticed"
+    report = verify_bundle(edited, trust=demo_trust)
+    assert report.status == "invalid", f"edit at records{list(path)} went unnoticed"
     assert report.failures and all(":" in f for f in report.failures)
 
 
-def test_reordered_records_fail(bundle):
+def test_reordered_records_fail(bundle, demo_trust):
     edited = copy.deepcopy(bundle)
     edited["records"][1], edited["records"][2] = edited["records"][2], edited["records"][1]
-    report = verify_bundle(edited)
-    assert not report.valid and any(f.startswith("hash chain") for f in report.failures)
+    report = verify_bundle(edited, trust=demo_trust)
+    assert report.status == "invalid" and any(f.startswith("hash chain") for f in report.failures)
