@@ -29,7 +29,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from lgcraft.errors import ConfigError, InputError
 
-SECTIONS = ("core", "jewelry", "eyewear", "toys", "provenance")
+SECTIONS = ("core", "jewelry", "eyewear", "toys", "provenance", "run")
 FILE_NAME = "lgcraft.toml"
 
 # Environment variables that are not settings of a section.

@@ -57,6 +57,10 @@ TILING = typer.Option(False, "--vae-tiling", help="Decode large images in tiles 
 OFFLOAD = typer.Option(False, "--cpu-offload", help="Keep idle parts in RAM (GPU only).")
 RECORD = typer.Option(False, "--record", help="Add each draft to the provenance store as a design-origin record.")
 DESIGNER = typer.Option(None, "--designer", help="Designer named in --record records (default [jewelry] designer, else login name).")
+EXECUTOR = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT",
+                        help="Where to draft: local (default), or on Ray: one actor per GPU "
+                             "(per CPU without GPUs) loading the model once. Config [run] "
+                             "executor, env LGCRAFT_RUN_EXECUTOR.")
 ITEM_ID = typer.Option(None, "--item-id", help="Item id for --record (default DRAFT-<content hash>; -NNN added per draft).")
 
 
@@ -123,23 +127,27 @@ def _out_dir(app_ctx, out: Path | None) -> Path:
 
 
 def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designer: str | None = None,
-                    item_id: str | None = None, **kwargs):
+                    item_id: str | None = None, executor: str | None = None, **kwargs):
     from lgcraft.jewelry.drafts import prepare, run_plan
+    from lgcraft.run import resolve_executor
 
     out = app_ctx.out
+    spec = resolve_executor(app_ctx.settings, executor)
     prepared = prepare(options)               # licence / safetensors / paths, before torch
     target = _record_target(app_ctx, designer, item_id) if record else None   # fail early
     for job in plan.jobs[:50]:
         out.detail(f"#{job.index} {job.design} seed {job.seed}\n  prompt: {job.prompt}\n"
                    f"  negative: {job.negative}")
-    out.info(f"Loading {prepared.model.id} ...")
+    out.info(f"Loading {prepared.model.id} ..." if spec.is_local else
+             f"Loading {prepared.model.id} on Ray ({spec}) ...")
     # The bar starts once the model is loaded: its refresh thread would otherwise compete
     # with the (pure Python, GIL-bound) import and load of torch and diffusers.
     with _graceful_stop(out) as stop, ExitStack() as stack:
         bar = {}
 
         def loaded(report):
-            out.info(f"Loaded on {report.device} ({report.dtype}) in {report.load_seconds:.1f} s")
+            where = "" if spec.is_local else f" by {report.workers} Ray actor(s)"
+            out.info(f"Loaded{where} on {report.device} ({report.dtype}) in {report.load_seconds:.1f} s")
             bar["advance"] = stack.enter_context(out.progress("Drafting", total=len(plan.jobs)))
 
         def image_done(item):
@@ -149,7 +157,8 @@ def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designe
             bar["advance"](0, description=f"{job.design} #{job.seed} step {step}/{total}")
 
         report = run_plan(plan, options, out_dir, prepared=prepared, on_loaded=loaded,
-                          on_image=image_done, on_step=step_done, should_stop=stop, **kwargs)
+                          on_image=image_done, on_step=step_done, should_stop=stop,
+                          executor=spec, **kwargs)
     records = _record_all(target, report) if target else None
     if records:
         out.info(f"Recorded {len(records)} design-origin records in the provenance store "
@@ -229,6 +238,7 @@ def draft(
     tiny_vae: str = TINY_VAE, accept_license: bool = ACCEPT, allow_unsafe_weights: bool = UNSAFE,
     attention_slicing: bool = SLICING, vae_tiling: bool = TILING, cpu_offload: bool = OFFLOAD,
     record: bool = RECORD, designer: str = DESIGNER, item_id: str = ITEM_ID,
+    executor: str = EXECUTOR,
 ) -> None:
     """Draft jewelry designs from structured options or a brief file.
 
@@ -265,7 +275,8 @@ def draft(
                        accept_license=accept_license, allow_unsafe_weights=allow_unsafe_weights,
                        attention_slicing=attention_slicing, vae_tiling=vae_tiling,
                        cpu_offload=cpu_offload, steps=steps, guidance=guidance)
-    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record, designer, item_id)
+    _run_and_report(app_ctx, plan, options, _out_dir(app_ctx, out), record, designer, item_id,
+                    executor)
 
 
 def _print_plan(app_ctx, plan, model: str | None) -> None:

@@ -28,6 +28,7 @@ from lgcraft.jewelry import models as model_rules
 from lgcraft.jewelry.brief import DraftJob, DraftPlan
 from lgcraft.jewelry.recipe import Recipe, save_draft, slug
 from lgcraft.jewelry.vocab import METAL_FAMILY
+from lgcraft.run.spec import ExecutorSpec
 
 CONTROL_TYPES = ("scribble", "canny")
 
@@ -103,6 +104,8 @@ class RunReport:
     seconds: float = 0.0
     seconds_per_image: float | None = None
     report_file: Path | None = None
+    executor: str = "local"
+    workers: int = 1
 
 
 def _model_record(model: model_rules.LocalModel) -> dict[str, Any]:
@@ -254,15 +257,141 @@ class _Guides:
 
 
 # -- the run ----------------------------------------------------------------------------------------
+class Drafter:
+    """A loaded pipeline and what every recipe records: one per process, or per Ray actor.
+
+    `draft` makes one image of the plan and writes it (PNG + sidecar, atomically).
+    """
+
+    def __init__(self, options: DraftOptions, prepared: Prepared, guides: _Guides,
+                 scheduler: str | None, out_dir: Path) -> None:
+        from lgcraft.jewelry.engine import Engine, EngineOptions, versions
+
+        started = time.perf_counter()
+        self.options, self.prepared, self.guides, self.scheduler = options, prepared, guides, scheduler
+        self.out_dir = Path(out_dir)
+        self.engine = Engine(EngineOptions(
+            model=prepared.model, mode=options.mode, device=options.device, dtype=options.dtype,
+            scheduler=scheduler, loras=prepared.loras, tiny_vae=prepared.tiny_vae,
+            control_model=prepared.control_model, allow_unsafe_weights=options.allow_unsafe_weights,
+            attention_slicing=options.attention_slicing, vae_tiling=options.vae_tiling,
+            cpu_offload=options.cpu_offload))
+        self.model_record = _model_record(prepared.model)
+        self.tiny_record = _model_record(prepared.tiny_vae) if prepared.tiny_vae else None
+        self.control_record = _model_record(prepared.control_model) if prepared.control_model else None
+        self.versions = versions()
+        self.defaults = self.engine.defaults()
+        self.guide_size = guides.size()
+        self.load_seconds = round(time.perf_counter() - started, 3)
+
+    def draft(self, job: DraftJob, stem: str | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              on_step: Callable[[DraftJob, int, int], None] | None = None) -> DraftImage | None:
+        """Draft, write and check one job; None if ``should_stop`` turned true mid-image."""
+        from lgcraft.jewelry.engine import Interrupted
+        from lgcraft.jewelry.quality import check_image
+
+        options, guides, engine = self.options, self.guides, self.engine
+        default_steps, default_guidance = self.defaults
+        steps = options.steps or job.steps or default_steps
+        guidance = options.guidance if options.guidance is not None else (
+            job.guidance if job.guidance is not None else default_guidance)
+        size = options.size or ((job.width, job.height) if job.width else None) or self.guide_size
+        extra = guides.kwargs(size) if guides.init is not None else {}
+        t0 = time.perf_counter()
+        try:
+            image = engine.draft(prompt=job.prompt, negative_prompt=job.negative, seed=job.seed,
+                                 steps=steps, guidance=guidance, width=size[0] if size else None,
+                                 height=size[1] if size else None, should_stop=should_stop,
+                                 on_step=(lambda step, total: on_step(job, step, total))
+                                 if on_step else None, **extra)
+        except Interrupted:
+            return None
+        recipe = Recipe(
+            kind=options.mode, design=job.design, prompt=job.prompt, negative_prompt=job.negative,
+            seed=job.seed, steps=steps, guidance=guidance, width=image.width, height=image.height,
+            model=self.model_record, scheduler=self.scheduler, scheduler_class=engine.scheduler_class,
+            spec=job.spec.to_dict(), strength=extra.get("strength"),
+            init_image=guides.init_record if guides.init is not None else None,
+            mask_image=guides.mask_record if guides.mask is not None else None,
+            control={"type": options.control, "model": self.control_record,
+                     "scale": options.control_scale} if self.control_record else None,
+            tiny_vae=self.tiny_record,
+            loras=[{"path": str(lo.path), "weight": lo.weight, "sha256": lo.sha256,
+                    "license": lo.license} for lo in self.prepared.loras],
+            device=engine.device, dtype=engine.dtype, versions=self.versions, index=job.index)
+        image_path = self.out_dir / f"{stem or recipe.file_stem()}.png"
+        quality = check_image(image, METAL_FAMILY.get(job.spec.metal or ""))
+        quality_dict = {k: v for k, v in quality.__dict__.items() if k != "warnings"}
+        save_draft(image, image_path, recipe, extra={"quality": quality_dict, "warnings": quality.warnings})
+        return DraftImage(index=job.index, design=job.design, seed=job.seed, file=image_path,
+                          sidecar=image_path.with_suffix(".json"),
+                          sha256=hashlib.sha256(image_path.read_bytes()).hexdigest(),
+                          width=image.width, height=image.height,
+                          seconds=round(time.perf_counter() - t0, 3), recipe=recipe.to_dict(),
+                          quality=quality_dict, warnings=list(quality.warnings))
+
+
+class DraftActor:
+    """A `Drafter` on a Ray actor: loads the pipeline once, then drafts the jobs it is given.
+
+    Runs with two threads (see `RayExecutor.map_actors`): `stop` lands while `run` drafts,
+    and the image under way is dropped at its next step, as Ctrl-C does locally.
+    """
+
+    def __init__(self, options: DraftOptions, prepared: Prepared, guides: _Guides,
+                 scheduler: str | None, out_dir: str, cwd: str, threads: int, cpus: int) -> None:
+        import os
+
+        import torch
+
+        from lgcraft.errors import LgcraftError
+
+        # CPU kernels sum in an order that depends on the thread count: the driver's own
+        # count (what a local run uses) keeps every pixel equal to a local run's; beside a
+        # GPU (which draws the image) the actor keeps to its CPU share
+        torch.set_num_threads(cpus if torch.cuda.is_available() else threads)
+
+        self.stopping = False
+        self.error: LgcraftError | None = None
+        self.drafter: Drafter | None = None
+        os.chdir(cwd)  # relative --out and model paths mean what they mean on the driver
+        try:
+            self.drafter = Drafter(options, prepared, guides, scheduler, Path(out_dir))
+        except LgcraftError as exc:  # raised again by ready(), where the driver sees its type
+            self.error = exc
+
+    def ready(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        engine = self.drafter.engine
+        return {"device": engine.device, "dtype": engine.dtype, "notes": engine.notes,
+                "load_seconds": self.drafter.load_seconds}
+
+    def run(self, number: int, job_and_stem: tuple[DraftJob, str | None]) -> DraftImage | None:
+        job, stem = job_and_stem
+        if self.stopping:
+            return None
+        return self.drafter.draft(job, stem, should_stop=lambda: self.stopping)
+
+    def stop(self) -> None:
+        self.stopping = True
+
+
 def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
              prepared: Prepared | None = None,
              on_loaded: Callable[[RunReport], None] | None = None,
              on_image: Callable[[DraftImage], None] | None = None,
              on_step: Callable[[DraftJob, int, int], None] | None = None,
              should_stop: Callable[[], bool] | None = None,
-             file_stems: list[str] | None = None) -> RunReport:
-    """Draft every job of ``plan`` into ``out_dir``; see the module docstring."""
-    from lgcraft.jewelry.engine import Engine, EngineOptions, Interrupted, check_scheduler, versions
+             file_stems: list[str] | None = None,
+             executor: ExecutorSpec | None = None) -> RunReport:
+    """Draft every job of ``plan`` into ``out_dir``; see the module docstring.
+
+    With a Ray ``executor``, one actor per device slot loads the pipeline once and the
+    plan is shared among them; every PNG is the one a local run writes.
+    """
+    from lgcraft.jewelry.engine import check_scheduler
 
     if not plan.jobs:
         raise InputError("the plan has no images")
@@ -274,72 +403,30 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
     prepared = prepared or prepare(options)
     guides = _Guides(options)
     scheduler = check_scheduler(options.scheduler or plan.scheduler)
+    if executor is not None and not executor.is_local:
+        return _run_on_ray(plan, options, out_dir, prepared, guides, scheduler, executor,
+                           on_loaded=on_loaded, on_image=on_image, should_stop=should_stop,
+                           file_stems=file_stems)
     started = time.perf_counter()
-    engine = Engine(EngineOptions(
-        model=prepared.model, mode=options.mode, device=options.device, dtype=options.dtype,
-        scheduler=scheduler, loras=prepared.loras, tiny_vae=prepared.tiny_vae,
-        control_model=prepared.control_model, allow_unsafe_weights=options.allow_unsafe_weights,
-        attention_slicing=options.attention_slicing, vae_tiling=options.vae_tiling,
-        cpu_offload=options.cpu_offload))
-    model_record = _model_record(prepared.model)
-    tiny_record = _model_record(prepared.tiny_vae) if prepared.tiny_vae else None
-    control_record = _model_record(prepared.control_model) if prepared.control_model else None
-    run_versions = versions()
-    report = RunReport(collection=plan.collection, out_dir=Path(out_dir), model=model_record,
+    drafter = Drafter(options, prepared, guides, scheduler, out_dir)
+    engine = drafter.engine
+    report = RunReport(collection=plan.collection, out_dir=Path(out_dir), model=drafter.model_record,
                        device=engine.device, dtype=engine.dtype, planned=len(plan.jobs),
                        warnings=[*prepared.warnings, *engine.notes],
                        load_seconds=round(time.perf_counter() - started, 3))
     if on_loaded:
         on_loaded(report)
-    default_steps, default_guidance = engine.defaults()
-    guide_size_ = guides.size()
     draft_start = time.perf_counter()
     try:
         for number, job in enumerate(plan.jobs):
             if should_stop and should_stop():
                 report.interrupted = True
                 break
-            steps = options.steps or job.steps or default_steps
-            guidance = options.guidance if options.guidance is not None else (
-                job.guidance if job.guidance is not None else default_guidance)
-            size = options.size or ((job.width, job.height) if job.width else None) or guide_size_
-            extra = guides.kwargs(size) if guides.init is not None else {}
-            t0 = time.perf_counter()
-            try:
-                image = engine.draft(prompt=job.prompt, negative_prompt=job.negative, seed=job.seed,
-                                     steps=steps, guidance=guidance, width=size[0] if size else None,
-                                     height=size[1] if size else None, should_stop=should_stop,
-                                     on_step=(lambda step, total, job=job: on_step(job, step, total))
-                                     if on_step else None, **extra)
-            except Interrupted:
+            item = drafter.draft(job, file_stems[number] if file_stems else None,
+                                 should_stop=should_stop, on_step=on_step)
+            if item is None:
                 report.interrupted = True
                 break
-            recipe = Recipe(
-                kind=options.mode, design=job.design, prompt=job.prompt, negative_prompt=job.negative,
-                seed=job.seed, steps=steps, guidance=guidance, width=image.width, height=image.height,
-                model=model_record, scheduler=scheduler, scheduler_class=engine.scheduler_class,
-                spec=job.spec.to_dict(), strength=extra.get("strength"),
-                init_image=guides.init_record if guides.init is not None else None,
-                mask_image=guides.mask_record if guides.mask is not None else None,
-                control={"type": options.control, "model": control_record, "scale": options.control_scale}
-                if control_record else None,
-                tiny_vae=tiny_record,
-                loras=[{"path": str(lo.path), "weight": lo.weight, "sha256": lo.sha256,
-                        "license": lo.license} for lo in prepared.loras],
-                device=engine.device, dtype=engine.dtype, versions=run_versions, index=job.index)
-            stem = file_stems[number] if file_stems else recipe.file_stem()
-            image_path = out_dir / f"{stem}.png"
-            from lgcraft.jewelry.quality import check_image
-
-            quality = check_image(image, METAL_FAMILY.get(job.spec.metal or ""))
-            quality_dict = {k: v for k, v in quality.__dict__.items() if k != "warnings"}
-            save_draft(image, image_path, recipe, extra={"quality": quality_dict, "warnings": quality.warnings})
-            item = DraftImage(index=job.index, design=job.design, seed=job.seed, file=image_path,
-                              sidecar=image_path.with_suffix(".json"),
-                              sha256=hashlib.sha256(image_path.read_bytes()).hexdigest(),
-                              width=image.width, height=image.height,
-                              seconds=round(time.perf_counter() - t0, 3), recipe=recipe.to_dict(),
-                              quality=quality_dict, warnings=list(quality.warnings))
             report.images.append(item)
             if on_image:
                 on_image(item)
@@ -348,6 +435,58 @@ def run_plan(plan: DraftPlan, options: DraftOptions, out_dir: Path, *,
         report.error = str(exc)
         _finish(report, plan, out_dir, started, draft_start)
         raise
+    _finish(report, plan, out_dir, started, draft_start)
+    return report
+
+
+def _run_on_ray(plan: DraftPlan, options: DraftOptions, out_dir: Path, prepared: Prepared,
+                guides: _Guides, scheduler: str | None, executor: ExecutorSpec, *,
+                on_loaded, on_image, should_stop, file_stems) -> RunReport:
+    """`run_plan` on Ray actors: the same files, shared among the device slots."""
+    import os
+
+    from lgcraft.run import open_executor
+
+    started = time.perf_counter()
+    report = RunReport(collection=plan.collection, out_dir=out_dir,
+                       model=_model_record(prepared.model), device="", dtype="",
+                       planned=len(plan.jobs), warnings=list(prepared.warnings),
+                       executor=str(executor))
+    items = [(job, file_stems[n] if file_stems else None) for n, job in enumerate(plan.jobs)]
+    shared = [m.path for m in (prepared.model, prepared.tiny_vae, prepared.control_model) if m]
+    shared += [lo.path for lo in prepared.loras]
+    draft_start = started
+    import torch
+
+    threads = torch.get_num_threads()  # a local run's CPU threads: each CPU actor gets as many
+    with open_executor(executor) as cluster:
+        cluster.check_storage(out_dir, shared)
+
+        def ready(actors: list[dict]) -> None:
+            nonlocal draft_start
+            first = actors[0]
+            report.device, report.dtype = first["device"], first["dtype"]
+            report.warnings += [n for n in first["notes"] if n not in report.warnings]
+            report.load_seconds = round(time.perf_counter() - started, 3)
+            report.workers = len(actors)
+            draft_start = time.perf_counter()
+            if on_loaded:
+                on_loaded(report)
+
+        def done(number: int, item: DraftImage) -> None:
+            if on_image:
+                on_image(item)
+
+        try:
+            results, stopped = cluster.map_actors(
+                DraftActor, (options, prepared, guides, scheduler, str(out_dir), os.getcwd(), threads),
+                items, on_ready=ready, on_done=done, should_stop=should_stop, cpus_per_actor=threads)
+        except Exception as exc:
+            report.error = str(exc)
+            _finish(report, plan, out_dir, started, draft_start)
+            raise
+    report.images = [item for item in results if item is not None]
+    report.interrupted = stopped or len(report.images) < len(plan.jobs)
     _finish(report, plan, out_dir, started, draft_start)
     return report
 
