@@ -126,6 +126,7 @@ def doctor(
     ctx: typer.Context,
     areas: list[str] = typer.Argument(None, metavar="[AREA]...",
                                       help="Only these: jewelry, eyewear, toys, provenance, tryon, custom, ray."),
+    ray_cluster: bool = typer.Option(False, "--ray", help="Also join the Ray cluster the executor names (a running one) and count its nodes, CPUs and GPUs."),
 ) -> None:
     """Check this installation: extras, torch, models, chain, renderer, mesh kernels, anvil.
 
@@ -138,7 +139,8 @@ def doctor(
     from lgcraft.doctor import run_doctor
 
     app_ctx = app_context(ctx)
-    report = run_doctor(app_ctx.settings, list(areas or []))
+    report = run_doctor(app_ctx.settings, list(areas or []),
+                        **({"ray_cluster": True} if ray_cluster else {}))
     data = {
         "python": report.python, "lgcraft": report.lgcraft, "platform": report.platform,
         "config_file": report.config_file, "areas": report.areas, "ok": report.ok,
