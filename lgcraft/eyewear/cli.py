@@ -9,6 +9,7 @@ import typer
 from lgcraft.context import app_context
 from lgcraft.errors import InputError, OperationError
 from lgcraft.eyewear.tryon_cli import measure, tryon
+from lgcraft.run import EXECUTOR_HELP
 
 app = typer.Typer(
     help="Frame meshes for virtual try-on: repair, scale, pose, budget, measure, GLB/USDZ.\n\n"
@@ -61,6 +62,7 @@ def prep(
     markings: Path | None = typer.Option(None, "--markings", metavar="FILE.csv", help="CSV of file name or SKU -> temple marking (52□18-140, or lens,bridge,temple columns): the scale comes from the marking; with a unit also told, a check-size."),
     unknown_scale: str | None = typer.Option(None, "--unknown-scale", metavar="assume|fail", help="No unit told and no marking: assume a typical 140 mm adult frame and mark it 'scale: assumed' (default), or fail."),
     size_tolerance: str | None = typer.Option(None, "--size-tolerance", metavar="A,DBL,TEMPLE", help="Check-size tolerances in mm for lens width, bridge and temple (default 1,1,3)."),
+    executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help=EXECUTOR_HELP),
 ) -> None:
     """Prepare frame meshes for try-on: repair, metres, canonical pose, budget, measure, anchors.
 
@@ -93,7 +95,8 @@ def prep(
     run_prep(ctx, "eyewear", inputs, out, settings=frame_settings,
              profile=profile, max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz,
              preview=preview, resume=resume, job=prep_frame, row=frame_row, fields=FIELDS,
-             warm=warm_frames, table=frame_table, assumed_hint=ASSUMED_HINT)
+             warm=warm_frames, table=frame_table, assumed_hint=ASSUMED_HINT,
+             executor=executor)
 
 
 def _tolerances(text: str) -> tuple[float, float, float]:

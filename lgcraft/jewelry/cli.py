@@ -129,10 +129,11 @@ def _out_dir(app_ctx, out: Path | None) -> Path:
 def _run_and_report(app_ctx, plan, options, out_dir: Path, record: bool, designer: str | None = None,
                     item_id: str | None = None, executor: str | None = None, **kwargs):
     from lgcraft.jewelry.drafts import prepare, run_plan
-    from lgcraft.run import resolve_executor
+    from lgcraft.run import refuse_urls, resolve_executor
 
     out = app_ctx.out
     spec = resolve_executor(app_ctx.settings, executor)
+    refuse_urls([out_dir])
     prepared = prepare(options)               # licence / safetensors / paths, before torch
     target = _record_target(app_ctx, designer, item_id) if record else None   # fail early
     for job in plan.jobs[:50]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from lgcraft.errors import InputError
+from lgcraft.run import EXECUTOR_HELP
 
 KINDS = {"auto": "jewelry", "ring": "ring", "earring": "earring"}
 
@@ -23,6 +24,7 @@ def prep(
     usdz: bool = typer.Option(False, "--usdz", help="Also write USDZ for AR Quick Look."),
     preview: bool = typer.Option(False, "--preview", help="Also render PNG previews (headless)."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),
+    executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help=EXECUTOR_HELP),
 ) -> None:
     """Prepare ring and earring meshes for try-on: repair, metres, pose, budget, sizes, anchors.
 
@@ -42,7 +44,7 @@ def prep(
     run_prep(ctx, "jewelry", inputs, out, settings={"kind": KINDS[kind]}, profile=profile,
              max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz, preview=preview,
              resume=resume, job=prep_jewelry, row=jewelry_row, fields=FIELDS, warm=warm,
-             table=jewelry_table)
+             table=jewelry_table, executor=executor)
 
 
 def jewelry_table(batch, summary) -> tuple[str, list[str], list[list]]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from lgcraft.errors import InputError, LgcraftError
+from lgcraft.run.spec import ExecutorSpec
 
 ENGINE_VERSION = "1"  # part of every options key: bump when outputs change for the same input
 BASE_FIELDS = ("name", "status", "seconds", "error", "input")
@@ -286,9 +287,13 @@ def _worker_init(threads: int) -> None:
 def run_batch(paths: Sequence[Path], out_dir: Path, job: Job, options: Any, *, jobs: int = 1,
               resume: bool = False, on_done: Callable[[FileResult], None] | None = None,
               row: Row | None = None, fields: Sequence[str] | None = None,
-              warm: Callable[[Sequence[Path], Any], None] | None = None) -> BatchResult:
+              warm: Callable[[Sequence[Path], Any], None] | None = None,
+              executor: ExecutorSpec | None = None) -> BatchResult:
     """Run ``job`` on every file; one failure never stops the rest. Writes batch.json
     and batch.csv (columns ``fields``, values from ``row``) last.
+
+    A Ray ``executor`` (`lgcraft.run`) runs each file as one Ray task instead (one CPU,
+    largest first, retried when its worker is lost); ``jobs`` then does not apply.
 
     ``jobs`` is the number of cores to use: with fewer files than that, each file's own
     steps share the rest as threads (`lgcraft.meshes._threads`); with more, one process
@@ -307,7 +312,17 @@ def run_batch(paths: Sequence[Path], out_dir: Path, job: Job, options: Any, *, j
     results: list[FileResult | None] = [None] * len(items)
     workers = max(1, min(jobs, len(items)))
     threads = max(1, jobs // workers)
-    if workers == 1:
+
+    def size(i: int) -> int:
+        try:
+            return items[i].path.stat().st_size
+        except OSError:
+            return 0
+
+    if executor is not None and not executor.is_local:
+        results = _run_on_ray(executor, job, items, options, resume, on_done,
+                              sorted(range(len(items)), key=lambda i: -size(i)))
+    elif workers == 1:
         saved = _threads.FILE_THREADS
         _threads.FILE_THREADS = threads
         try:
@@ -327,13 +342,6 @@ def run_batch(paths: Sequence[Path], out_dir: Path, job: Job, options: Any, *, j
         if fork and warm is not None:
             warm(paths, options)
         context = multiprocessing.get_context("fork" if fork else "spawn")
-
-        def size(i: int) -> int:
-            try:
-                return items[i].path.stat().st_size
-            except OSError:
-                return 0
-
         order = sorted(range(len(items)), key=lambda i: -size(i))
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                  initializer=_worker_init, initargs=(threads,)) as pool:
@@ -349,6 +357,32 @@ def run_batch(paths: Sequence[Path], out_dir: Path, job: Job, options: Any, *, j
                     on_done(results[i])
     return finish_batch(out_dir, [r for r in results if r is not None], options, row=row,
                         fields=fields)
+
+
+def _run_on_ray(executor: ExecutorSpec, job: Job, items: list[BatchItem], options: Any,
+                resume: bool, on_done: Callable[[FileResult], None] | None,
+                order: list[int]) -> list[FileResult]:
+    """`run_one` per item as Ray tasks (`lgcraft.run`), after checking every node sees
+    the inputs and shares ``out_dir``."""
+    from lgcraft.files import TEMP_SUFFIX
+    from lgcraft.run import open_executor
+
+    out_dir = items[0].out_dir if items else Path(".")
+
+    def lost(i: int, exc: BaseException) -> FileResult:
+        return FileResult(str(items[i].path), items[i].name, "failed",
+                          f"Ray worker lost: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+
+    with open_executor(executor) as cluster:
+        cluster.check_storage(out_dir, [item.path for item in items])
+        results = cluster.map_files(run_one, [(job, item, options, resume) for item in items],
+                                    order=order, initializer=_worker_init, initargs=(1,),
+                                    on_done=(lambda i, result: on_done(result)) if on_done else None,
+                                    on_lost=lost)
+    # a worker killed mid-write leaves its temporary (its retry wrote the file whole)
+    for stale in out_dir.glob(f".*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+    return results
 
 
 def base_row(result: FileResult) -> dict:

@@ -17,7 +17,6 @@ from lgcraft.errors import InputError, OperationError
 
 MAX_JOBS = 256  # more workers than this is a typo, not a machine
 
-
 def fmt(value, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -46,7 +45,7 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
              units: str | None, jobs: int | None, usdz: bool, preview: bool, resume: bool,
              job: Callable, row: Callable, fields: Sequence[str], warm: Callable | None,
              table: Callable[[Any, dict], tuple[str, list[str], list[list]]],
-             assumed_hint: str = "pass --units") -> None:
+             assumed_hint: str = "pass --units", executor: str | None = None) -> None:
     """Settings, batch, table, exit code (1 if any file failed). ``settings`` holds the
     trade's own `PrepSettings` fields (kind, frame_width_mm, ...); ``table(batch,
     summary)`` gives the table's title, columns and rows."""
@@ -54,8 +53,10 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
     from lgcraft.meshes.batch import batch_summary, expand_inputs, run_batch
     from lgcraft.meshes.mesh import FORMATS
     from lgcraft.meshes.prep import PrepSettings
+    from lgcraft.run import refuse_urls, resolve_executor
 
     app = app_context(ctx)
+    spec = resolve_executor(app.settings, executor)
     get = app.settings.get
     profile = get(section, "profile", str, "web", flag=profile)
     prep_settings = PrepSettings(
@@ -68,16 +69,18 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
     )
     jobs = get(section, "jobs", int, os.cpu_count() or 1, flag=jobs,
                valid=lambda n: 1 <= n <= MAX_JOBS, expect=f"1-{MAX_JOBS}")
+    refuse_urls([out])
+    refuse_urls(inputs, "input")
     paths = expand_inputs(inputs, FORMATS)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
     out_ = app.out
-    out_.detail(f"{len(paths)} file(s), {min(jobs, len(paths))} worker(s), "
-                f"budget {prep_settings.triangle_budget} triangles")
+    workers = f"{min(jobs, len(paths))} worker(s)" if spec.is_local else f"Ray ({spec})"
+    out_.detail(f"{len(paths)} file(s), {workers}, budget {prep_settings.triangle_budget} triangles")
     with out_.progress(f"Preparing {len(paths)} file(s)", total=len(paths)) as advance:
         batch = run_batch(paths, out, job, prep_settings, jobs=jobs, resume=resume,
                           on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"),
-                          row=row, fields=fields, warm=warm)
+                          row=row, fields=fields, warm=warm, executor=spec)
     from lgcraft.cli import allow_quick_exit
 
     allow_quick_exit()  # every output and the batch files are written and closed

@@ -37,9 +37,25 @@ def resolve_executor(settings, flag: str | None) -> ExecutorSpec:
     return parse_executor(value, origin)
 
 
-EXECUTOR_HELP = ("Where to run: local (this machine, default), ray (start or join a local "
-                 "Ray cluster), auto (join a running one) or ray://HOST:PORT (Ray Client). "
-                 "Config [run] executor, env LGCRAFT_RUN_EXECUTOR.")
+def refuse_urls(paths, what: str = "--out") -> None:
+    """An object-store URL (``s3://bucket/x``; a `Path` has made it ``s3:/bucket/x``)
+    is an `InputError`: lgcraft reads and writes paths, and a mount is the way to a bucket."""
+    import re
+
+    from lgcraft.errors import InputError
+
+    for path in paths:
+        text = str(path)
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text):
+            raise InputError(f"{what} {text}: object-store URLs are not supported",
+                             hint="mount the bucket at the same path on every node "
+                                  "(s3fs-fuse, gcsfuse) and pass that path; see docs/scale-out.md")
+
+
+EXECUTOR_HELP = ("Where to run: local (this machine, default), ray (start or join a local Ray "
+                 "cluster), auto (join a running one) or ray://HOST:PORT (Ray Client): one Ray "
+                 "task per file on one CPU, retried if its worker is lost; --jobs then does "
+                 "not apply. Config [run] executor, env LGCRAFT_RUN_EXECUTOR.")
 
 __all__ = ["EXECUTOR_HELP", "FORMS", "LOCAL", "ExecutorSpec", "open_executor", "parse_executor",
-           "resolve_executor"]
+           "refuse_urls", "resolve_executor"]

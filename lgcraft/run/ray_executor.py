@@ -89,13 +89,14 @@ def storage_probe(cwd: str, out_dir: str, token: str, inputs: list[str]) -> dict
         return result
     result["missing"] = [p for p in inputs if not os.path.exists(p)]
     target = Path(out_dir) / f"{PROBE_PREFIX}{token}-{uuid.uuid4().hex[:8]}"
+    if not Path(out_dir).is_dir():
+        result["error"] = f"the folder does not exist on Ray node {host}: it is not shared"
+        return result
     try:
-        if not Path(out_dir).is_dir():
-            raise FileNotFoundError(2, "No such folder")
         target.write_text(f"{token} {host}\n", encoding="utf-8")
         result["probe"] = str(target)
     except OSError as exc:
-        result["error"] = f"cannot write into {out_dir} on Ray node {host}: {exc.strerror}"
+        result["error"] = f"Ray node {host} cannot write there ({exc.strerror})"
     return result
 
 
