@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lgcraft.tryon.constants import IRIS_DIAMETER_MM
 from lgcraft.tryon.landmarks import (
     LEFT_EYE_OUTER,
     LEFT_IRIS,
@@ -31,7 +32,6 @@ from lgcraft.tryon.landmarks import (
     FaceMeshModel,
     _face_mesh_module,
 )
-from lgcraft.tryon.scale import IRIS_DIAMETER_MM
 
 OUT = Path(__file__).resolve().parent.parent / "lgcraft" / "tryon" / "face_model.json"
 

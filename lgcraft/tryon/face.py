@@ -81,6 +81,20 @@ class FaceAnalysis:
         matrix[:3, 3] = origin
         return matrix
 
+    def head_to_camera_at(self, head_point_mm: np.ndarray) -> np.ndarray:
+        """4x4 head frame -> camera frame, exact at ``head_point_mm``: that point lands
+        where the landmarks put it (its weak-perspective pixel, at its own depth), so a
+        model anchored there is drawn on its landmark even off the photo's centre, where a
+        rigid move from the pupils would shift it by the perspective of its depth."""
+        pupils = self.points_px[[RIGHT_IRIS[0], LEFT_IRIS[0]]].mean(axis=0)
+        offset_px = self.pose.rotation @ np.asarray(head_point_mm, dtype=np.float64) / self.scale.mm_per_px
+        pixel = pupils[:2] + offset_px[:2]
+        depth = self.distance_mm + offset_px[2] * self.scale.mm_per_px
+        matrix = self.head_to_camera.copy()
+        matrix[:3, 3] += self.camera.unproject(pixel[None], np.array([depth]))[0] \
+            - self.to_camera(np.asarray(head_point_mm, dtype=np.float64)[None])[0]
+        return matrix
+
     def landmarks_camera(self) -> np.ndarray:
         """The face's landmarks in the camera frame (mm), on their photo pixels exactly."""
         mm_per_px = self.scale.mm_per_px
@@ -95,7 +109,7 @@ class FaceAnalysis:
             "photo": str(self.photo.path), "size": list(self.photo.size),
             "faces_found": self.faces_found, "face": self.face_index + 1,
             "pd_mm": round(self.pd_mm, 1),
-            "mono_pd_mm": {"right": round(right, 1), "left": round(left, 1)},
+            "mono_pd_mm": {"right": round(float(right), 1), "left": round(float(left), 1)},
             "pd_uncertainty_mm": round(self.scale.uncertainty_mm, 1),
             "face_width_mm": round(self.face_width_mm, 1),
             "iris_px": round(self.scale.iris_px, 2),

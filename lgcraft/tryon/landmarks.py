@@ -24,7 +24,6 @@ import importlib.util
 import os
 import sys
 import tempfile
-import types
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -126,12 +125,13 @@ def load_photo(path: str | Path) -> Photo:
                  focal_35mm=focal_35mm if focal_35mm and 8 <= focal_35mm <= 800 else None)
 
 
-def _stub_package(name: str, folder: Path) -> None:
-    module = types.ModuleType(name)
-    module.__path__ = [str(folder)]
-    module.__file__ = str(folder / "__init__.py")
-    module.__package__ = name
-    sys.modules[name] = module
+def _stub_package(name: str) -> None:
+    """Register package ``name`` (its real spec, path and file) without running its
+    ``__init__``: its submodules then import on their own."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(name)
+    sys.modules[name] = importlib.util.module_from_spec(spec)
 
 
 def _face_mesh_module():
@@ -140,21 +140,16 @@ def _face_mesh_module():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         if "mediapipe" not in sys.modules:
-            spec = importlib.util.find_spec("mediapipe")
-            if spec is None or not spec.submodule_search_locations:
-                raise ImportError("mediapipe")
-            root = Path(next(iter(spec.submodule_search_locations)))
-            _stub_package("mediapipe", root)
+            _stub_package("mediapipe")
             importlib.import_module("mediapipe.python")
             if "mediapipe.python.solutions" not in sys.modules:
-                _stub_package("mediapipe.python.solutions", root / "python" / "solutions")
+                _stub_package("mediapipe.python.solutions")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return importlib.import_module("mediapipe.python.solutions.face_mesh")
     except ImportError as exc:
         for name in [m for m in sys.modules if m == "mediapipe" or m.startswith("mediapipe.")]:
-            if not getattr(sys.modules[name], "__spec__", None):
-                del sys.modules[name]  # leave no stub behind a failed import
+            del sys.modules[name]  # leave no half-imported package behind
         raise DependencyError(f"the face landmark model is not installed ({exc})",
                               hint="run: pip install 'lgcraft[tryon]' (mediapipe==0.10.14)") from exc
 

@@ -191,11 +191,12 @@ class Session:
         return layers
 
 
-def _project(face, head_points: dict[str, np.ndarray]) -> dict[str, list[float]]:
+def _project(head_to_camera: np.ndarray, face, head_points: dict[str, np.ndarray]) -> dict[str, list[float]]:
     names = list(head_points)
     if not names:
         return {}
-    pixels = face.camera.project(face.to_camera(np.array([head_points[n] for n in names])))
+    points = np.array([head_points[n] for n in names])
+    pixels = face.camera.project(points @ head_to_camera[:3, :3].T + head_to_camera[:3, 3])
     return {n: [round(float(p[0]), 1), round(float(p[1]), 1)] for n, p in zip(names, pixels, strict=True)}
 
 
@@ -237,11 +238,11 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
             ranges = fit_ranges(analysis)
             result = PhotoResult(photo=str(photo), status="ok", face=summary,
                                  warnings=list(analysis.warnings))
-            head_to_camera = analysis.head_to_camera
             occluder = head_occluder(analysis)
             for model in models:
                 boxing = frame_boxing(model)
                 placement = place_frame(analysis, model, boxing)
+                head_to_camera = analysis.head_to_camera_at(placement.points_mm["bridge"])
                 layers = session.layers(model, placement, head_to_camera)
                 rgb, coverage = session.compositor.composite(analysis.photo.rgb, analysis.camera,
                                                              layers, occluder)
@@ -275,7 +276,7 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
                         "transform": _round_matrix(to_camera_m),
                         "head_transform_mm": _round_matrix(placement.transform, 4),
                         **placement.details,
-                        "pixels": {**_project(analysis, placement.points_mm),
+                        "pixels": {**_project(head_to_camera, analysis, placement.points_mm),
                                    **_landmark_pixels(analysis)},
                     },
                     "drawn_pixels": int((coverage > 0.5).sum()),
@@ -319,18 +320,20 @@ def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
             summary = analysis.summary()
             result = PhotoResult(photo=str(photo), status="ok", face=summary,
                                  warnings=list(analysis.warnings))
-            head_to_camera = analysis.head_to_camera
             placements = place_earrings(analysis, model)
+            to_camera = {side: analysis.head_to_camera_at(p.points_mm["piercing"])
+                         for side, p in placements.items()}
+            occluder = head_occluder(analysis)
             layers, shown = [], {}
-            for placement in placements.values():
-                layers += session.layers(model, placement, head_to_camera)
-            rgb, coverage = session.compositor.composite(analysis.photo.rgb, analysis.camera,
-                                                         layers, head_occluder(analysis))
-            for side, placement in placements.items():  # which earring shows: its own pixels
-                solo, cover = session.compositor.composite(
-                    analysis.photo.rgb, analysis.camera,
-                    session.layers(model, placement, head_to_camera), head_occluder(analysis))
+            for side, placement in placements.items():
+                own = session.layers(model, placement, to_camera[side])
+                layers += own
+                # which earring shows: its own pixels, drawn alone behind the same occluder
+                _, cover = session.compositor.composite(analysis.photo.rgb, analysis.camera,
+                                                        own, occluder)
                 shown[side] = int((cover > 0.5).sum())
+            rgb, coverage = session.compositor.composite(analysis.photo.rgb, analysis.camera,
+                                                         layers, occluder)
             target = out_dir / f"{stem}.{model.name}.png"
             write_atomic(target, _png(rgb))
             result.composites.append({
@@ -341,10 +344,10 @@ def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
                 "low_confidence": summary["low_confidence"],
                 "earrings": {side: {"visible_pixels": shown[side],
                                     "hidden": shown[side] == 0,
-                                    "transform": _round_matrix(_metres(head_to_camera @ p.transform))}
+                                    "transform": _round_matrix(_metres(to_camera[side] @ p.transform))}
                              for side, p in placements.items()},
-                "pixels": {f"lobe_{side}": px for side, px in _project(
-                    analysis, {side: p.points_mm["piercing"] for side, p in placements.items()}).items()},
+                "pixels": {f"lobe_{side}": _project(to_camera[side], analysis, {
+                    "lobe": p.points_mm["piercing"]})["lobe"] for side, p in placements.items()},
                 "drawn_pixels": int((coverage > 0.5).sum()),
             })
             results.append(result)

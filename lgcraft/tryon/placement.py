@@ -1,8 +1,8 @@
 """Where a prepared model goes on a measured face, in the head frame (true mm).
 
-Frames: the bridge anchor on the nose bridge (landmark 168) at pupil height, so the
-lens centres (boxing centres, +/-(A + DBL)/2) sit in front of the pupils when the frame
-suits the face; the back of the front 12 mm in front of the corneas (the usual vertex
+Frames: the bridge anchor on the nose bridge (landmark 168, about at pupil height), so
+the lens centres (boxing centres, +/-(A + DBL)/2 at the origin's height) sit in front
+of the pupils when the frame suits the face; the back of the front 12 mm in front of the corneas (the usual vertex
 distance) and never into the nose; tilted 8 degrees (pantoscopic tilt, bottom toward
 the cheeks); each temple swung about its hinge until its ear rest touches the side of
 the head (head breadth taken as 1.15 x the face's width at the cheekbones, the adult
@@ -89,7 +89,7 @@ def place_frame(face, model, boxing: dict) -> Placement:
     target_back = max(cornea_z + VERTEX_DISTANCE_MM, float(bridge[2]) + NOSE_CLEARANCE_MM)
     tilt = rotation_x(PANTOSCOPIC_TILT_DEG)
     anchor = model.anchors["bridge"]
-    position = np.array([bridge[0], pupils[:, 1].mean(), target_back - back_z])
+    position = np.array([bridge[0], bridge[1], target_back - back_z])
     transform = affine(tilt, position) @ affine(np.eye(3), -anchor)
     placement = Placement(transform=transform)
     # temples: swing about the hinge's vertical axis to the side of the head
@@ -117,7 +117,8 @@ def place_frame(face, model, boxing: dict) -> Placement:
     centre_x = (boxing.get("lens_width_mm", 0.0) + boxing.get("bridge_mm", 0.0)) / 2
     placement.points_mm["bridge"] = apply(transform, anchor[None])[0]
     if centre_x:
-        lens_centres = np.array([[-centre_x, 0.0, 0.0], [centre_x, 0.0, 0.0]]) + anchor
+        # boxing centres: at the frame origin's height (prep's convention), not the anchor's
+        lens_centres = np.array([[-centre_x, 0.0, 0.0], [centre_x, 0.0, 0.0]])
         placed = apply(transform, lens_centres)
         placement.points_mm["lens_centre_right"], placement.points_mm["lens_centre_left"] = placed
     placement.details = {"temple_swing_deg": {k: round(v, 1) for k, v in swings.items()},

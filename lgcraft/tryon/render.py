@@ -37,14 +37,11 @@ def import_pyrender():
         if "pyrender" not in sys.modules:
             import importlib
             import importlib.util
-            import types
 
             spec = importlib.util.find_spec("pyrender")
             if spec is None:
                 raise ImportError("pyrender")
-            package = types.ModuleType("pyrender")
-            package.__path__ = list(spec.submodule_search_locations)
-            package.__file__ = spec.origin
+            package = importlib.util.module_from_spec(spec)  # its __init__ not run
             sys.modules["pyrender"] = package
             try:
                 for name in ("constants", "camera", "light", "material", "texture", "primitive",

@@ -27,19 +27,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IRIS_DIAMETER_MM = 11.7        # horizontal visible iris diameter, adult mean (MediaPipe Iris)
-IRIS_DIAMETER_SD_MM = 0.5      # its spread between people: the rule's own limit (~4%)
-MIN_IRIS_PX = 6.0              # an iris narrower than this is too small to measure well
-ADULT_PD_MM = (54.0, 74.0)     # adult pupillary distances (5th-95th percentile, roughly)
+from lgcraft.tryon.constants import (
+    ADULT_PD_MM,
+    IRIS_DIAMETER_MM,
+    IRIS_DIAMETER_SD_MM,
+    LEFT_IRIS_ACROSS,
+    LEFT_PUPIL,
+    MIN_IRIS_PX,
+    RIGHT_IRIS_ACROSS,
+    RIGHT_PUPIL,
+)
+
 CANONICAL_IOD_PX = 80.0        # pupils this far apart in the warped views
 CANONICAL_SIZE_PX = 256        # the warped views are this square
 VIEW_SCALES = (0.92, 1.08)     # view sizes around the canonical one
 VIEW_TILTS_DEG = (-3.0, 3.0)   # view tilts around level eyes
 
-# landmark indices (MediaPipe face mesh): iris centres and their horizontal boundary points
-RIGHT_PUPIL, LEFT_PUPIL = 468, 473
-RIGHT_IRIS_ACROSS = (469, 471)
-LEFT_IRIS_ACROSS = (474, 476)
+
 
 
 def iris_diameters_px(points: np.ndarray) -> tuple[float, float]:
