@@ -3,8 +3,8 @@
 Frames: the bridge anchor on the nose bridge (landmark 168, about at pupil height), so
 the lens centres (boxing centres, +/-(A + DBL)/2 at the origin's height) sit in front
 of the pupils when the frame suits the face; the back of the front 12 mm in front of the corneas (the usual vertex
-distance) and never into the nose; tilted 8 degrees (pantoscopic tilt, bottom toward
-the cheeks); each temple swung about its hinge until its ear rest touches the side of
+distance) and never into the nose; the front tilted 8 degrees (pantoscopic tilt, bottom
+toward the cheeks), the temples level; each temple swung about its hinge until its ear rest touches the side of
 the head (head breadth taken as 1.15 x the face's width at the cheekbones, the adult
 ratio of head breadth to bizygomatic breadth), at most 15 degrees.
 
@@ -106,9 +106,10 @@ def place_frame(face, model, boxing: dict) -> Placement:
         goal = np.degrees(np.arcsin(np.clip(want_x / max(reach, 1e-6), -1, 1)))
         swing = float(np.clip(goal - now, -MAX_TEMPLE_SWING_DEG, MAX_TEMPLE_SWING_DEG))
         swings[side] = swing
-        # about the hinge: the arm's angle from -Z toward +X grows with a -Y rotation
-        pivot = affine(np.eye(3), hinge) @ affine(rotation_y(-swing), [0, 0, 0]) \
-            @ affine(np.eye(3), -hinge)
+        # about the hinge: the arm's angle from -Z toward +X grows with a -Y rotation; the
+        # tilt is the front's, so the temple is levelled again (it runs back to the ear)
+        pivot = affine(np.eye(3), hinge) @ affine(rotation_x(-PANTOSCOPIC_TILT_DEG), [0, 0, 0]) \
+            @ affine(rotation_y(-swing), [0, 0, 0]) @ affine(np.eye(3), -hinge)
         for index, part in enumerate(model.parts):
             if part.role == f"temple_{side}":
                 placement.part_transforms[index] = transform @ pivot

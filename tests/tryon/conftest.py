@@ -4,26 +4,40 @@ examples/tryon, a frame prepared by the real `lgcraft eyewear prep` with green l
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "tryon"
 LENS_GREEN = [0.05, 0.85, 0.1, 1.0]
 FRAME_MARKING = (48.0, 14.0, 135.0)  # frame PD 62 mm: a frame that suits the astronaut's 59.5
 
-runner = CliRunner()
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
 
-def invoke(args: list[str]):
-    from lgcraft.cli import app
+def invoke(args: list) -> Run:
+    """The CLI's own entry point (its error handler and exit codes), output captured."""
+    from lgcraft.cli import main
 
-    return runner.invoke(app, [str(a) for a in args])
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session")
