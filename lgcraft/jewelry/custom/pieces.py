@@ -112,7 +112,7 @@ def build_piece(order) -> Piece:
         if order.engrave_side == "top":
             height = order.engrave_height_mm or round(min(order.face_mm[1] * 0.45, 5.0), 2)
         else:
-            height = order.engrave_height_mm or round(min(max(section.width_mm * 0.62, 1.2), 4.0), 2)
+            height = order.engrave_height_mm or round(min(max(section.width_mm - 0.6, 1.0), 4.0), 2)
         layout = engraving.layout_text(order.engrave, font, height)
         arc = 0.55 if order.piece_type != "band" and order.engrave_side == "outside" else 0.8
         engraving.check_fits(layout, order.engrave_side, section, arc_fraction=arc,

@@ -61,7 +61,7 @@ def outline(cut_outline: str, length: float, width: float, n: int = 48) -> np.nd
     if cut_outline == "pear":  # round at -z, point at +z
         x = a * np.cos(t)
         z = b * np.sin(t)
-        taper = np.where(z > 0, 1.0 - 0.55 * (z / b) ** 1.5, 1.0)
+        taper = 1.0 - 0.55 * np.clip(z / b, 0.0, None) ** 1.5
         return np.column_stack([x * taper, z])
     raise ValueError(cut_outline)
 
@@ -115,6 +115,12 @@ def _add():
     return OpType.Add
 
 
+def _subtract():
+    from manifold3d import OpType
+
+    return OpType.Subtract
+
+
 def _capsule(a, b, radius: float, segments: int = 20):
     from manifold3d import Manifold
 
@@ -153,37 +159,45 @@ class Head:
 
 def prong_head(stone, seat: Seat, setting: str, prong_diameter: float, seat_depth: float,
                band) -> Head:
-    """Prongs from the shank to past the girdle, seated ``seat_depth`` into the stone's
-    outline, and a gallery rail joining them under the girdle."""
+    """Prongs that stand upright beside the stone from a knee below the girdle up past
+    it (seated ``seat_depth`` into the girdle), then run down and in to the shank; a
+    gallery rail joins the knees. Upright at the stone, the prongs clear the pavilion
+    except at the seat itself."""
+    from manifold3d import Manifold
+
     shape = stone.shape
     girdle = outline(shape.outline, stone.length_mm, stone.width_mm, n=96)
     radius = prong_diameter / 2
+    reach = radius - seat_depth  # prong centre beyond the girdle outline
     r_mid = band.inner_radius_mm + band.thickness_mm * 0.55
     tip_y = seat.girdle_top_y + CROWN * stone.width_mm * 0.45
+    knee_y = seat.girdle_bottom_y - 0.45 * (seat.girdle_bottom_y - seat.culet_y)
+    half = max(band.width_mm / 2 - radius * 0.9, 0.0)
     solids, tops, axes = [], [], []
-    rail_y = seat.girdle_bottom_y - 0.45 * (seat.girdle_bottom_y - seat.culet_y)
-    rail_points = []
     for k, angle in enumerate(prong_angles(setting, shape.outline)):
         direction = np.array([math.cos(angle), math.sin(angle)])
-        r_out = outline_radius(girdle, angle)
-        top_xz = direction * (r_out + radius - seat_depth)
-        bottom_xz = top_xz * 0.35
-        half = band.width_mm / 2 - radius * 0.9
-        bottom_xz[1] = float(np.clip(bottom_xz[1], -max(half, 0.0), max(half, 0.0)))
-        bottom_y = math.sqrt(max(r_mid ** 2 - bottom_xz[0] ** 2, 0.0))
+        top_xz = direction * (outline_radius(girdle, angle) + reach)
+        bottom_xz = top_xz * 0.3
+        bottom_xz[1] = float(np.clip(bottom_xz[1], -half, half))
+        bottom = np.array([bottom_xz[0], math.sqrt(max(r_mid ** 2 - bottom_xz[0] ** 2, 0.0)), bottom_xz[1]])
+        knee = np.array([top_xz[0], knee_y, top_xz[1]])
         top = np.array([top_xz[0], tip_y, top_xz[1]])
-        bottom = np.array([bottom_xz[0], bottom_y, bottom_xz[1]])
-        solids.append((f"prong {k + 1}", _capsule(bottom, top, radius)))
+        prong = Manifold.batch_boolean([_capsule(bottom, knee, radius), _capsule(knee, top, radius)], _add())
+        solids.append((f"prong {k + 1}", prong))
         tops.append(tuple(top))
-        axes.append((tuple(bottom), tuple(top)))
-        t = (rail_y - bottom_y) / (tip_y - bottom_y)
-        rail_points.append(bottom + t * (top - bottom))
-    rail_radius = radius * 0.45
-    pieces = [_capsule(rail_points[i], rail_points[(i + 1) % len(rail_points)], rail_radius, 16)
-              for i in range(len(rail_points))]
-    from manifold3d import Manifold
+        axes.append((tuple(knee), tuple(top)))
+    # the rail: a flat ring of wire following the girdle outline through the knees
+    from manifold3d import CrossSection, FillRule
 
-    solids.append(("gallery rail", Manifold.batch_boolean(pieces, _add())))
+    loop = outline(shape.outline, stone.length_mm, stone.width_mm, n=64)
+    r = np.hypot(loop[:, 0], loop[:, 1])
+    loop = loop * ((r + reach) / r)[:, None]
+    wire = max(0.85, 0.8 * prong_diameter)  # square wire, as thick as a slim prong
+    path = CrossSection([np.column_stack([loop[:, 0], -loop[:, 1]])], FillRule.NonZero)
+    ring = CrossSection.batch_boolean([path.offset(wire / 2), path.offset(-wire / 2)], _subtract())
+    # extruded along Z, turned so Z becomes Y (and the -z drawn above becomes +z)
+    rail = Manifold.extrude(ring, wire).rotate((-90.0, 0.0, 0.0)).translate((0.0, knee_y - wire / 2, 0.0))
+    solids.append(("gallery rail", rail))
     return Head(solids, tops, axes)
 
 
