@@ -15,6 +15,7 @@ import typer
 
 from lgcraft.context import app_context
 from lgcraft.errors import InputError
+from lgcraft.jewelry.custom_cli import custom
 from lgcraft.jewelry.prep_cli import prep
 from lgcraft.jewelry.tryon_cli import tryon
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.command("prep")(prep)
 app.command("tryon")(tryon)
+app.command("custom")(custom)
 
 # -- options shared by the drafting commands ----------------------------------------------------
 TYPE = typer.Option(None, "--type", help="ring, pendant, earrings, bracelet, necklace, brooch.")

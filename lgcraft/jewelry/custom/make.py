@@ -182,6 +182,17 @@ def engraving_preview(vertices, faces, colour, order, piece) -> np.ndarray:
 
     colours = np.tile(np.asarray(colour, float), (len(faces), 1))
     layout = piece.layout
+    # cavity shading: the deeper below the untouched surface, the darker (as the grooves
+    # look under a loupe, where floors and surface face the eye alike)
+    centres = vertices[faces].mean(axis=1)
+    section = order.band
+    if order.engrave_side == "top":
+        below = piece.signet_top_y - centres[:, 1]
+    elif order.engrave_side == "inside":
+        below = np.hypot(centres[:, 0], centres[:, 1]) - section.inner_r(centres[:, 2])
+    else:
+        below = section.outer_r(centres[:, 2]) - np.hypot(centres[:, 0], centres[:, 1])
+    colours *= (1.0 - 0.6 * np.clip(below / max(order.engrave_depth_mm, 0.05), 0.0, 1.0))[:, None]
     if order.engrave_side == "top":
         rotation = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, -1.0, 0]])  # look down -Y, up = -Z
         across, along = order.face_mm
@@ -191,7 +202,6 @@ def engraving_preview(vertices, faces, colour, order, piece) -> np.ndarray:
         screen = np.column_stack([w / 2 + cam[:, 0] / px, h / 2 - cam[:, 1] / px, cam[:, 2]])
         ids = render.zbuffer(screen[faces], w, h)
         return render.shade(vertices, faces, colours, ids, np.array([0.0, 0.0, -1.0]), rotation)
-    section = order.band
     radius = section.inner_radius_mm if order.engrave_side == "inside" else float(section.outer_r(0.0))
     span = (layout.length_mm + 2.0, section.width_mm + 0.6)
     return render.render_unrolled(vertices, faces, colours, radius=radius, side=order.engrave_side,

@@ -109,12 +109,21 @@ def build_piece(order) -> Piece:
         from lgcraft.jewelry.custom.fonts import load_font
 
         font = load_font(order.font)
+        arc = 0.55 if order.piece_type != "band" and order.engrave_side == "outside" else 0.8
         if order.engrave_side == "top":
             height = order.engrave_height_mm or round(min(order.face_mm[1] * 0.45, 5.0), 2)
         else:
             height = order.engrave_height_mm or round(min(max(section.width_mm - 0.6, 1.0), 4.0), 2)
         layout = engraving.layout_text(order.engrave, font, height)
-        arc = 0.55 if order.piece_type != "band" and order.engrave_side == "outside" else 0.8
+        if order.engrave_height_mm is None:  # a long text gets smaller letters, down to 1 mm
+            if order.engrave_side == "top":
+                room = 0.85 * order.face_mm[0]
+            else:
+                radius = section.inner_radius_mm if order.engrave_side == "inside" else float(section.outer_r(0.0))
+                room = 2 * math.pi * radius * arc
+            if layout.length_mm > room and height * room / layout.length_mm >= 1.0:
+                height = round(height * room / layout.length_mm * 0.98, 2)
+                layout = engraving.layout_text(order.engrave, font, height)
         engraving.check_fits(layout, order.engrave_side, section, arc_fraction=arc,
                              face_mm=order.face_mm)
         cutter = engraving.curved_cutter(layout, order.engrave_side, order.engrave_depth_mm, section,
