@@ -113,17 +113,59 @@ def find_ring(parts: list[Part]) -> RingFit:
     _, axes = weighted_axes(points, weights)
     fits = [fit_ring(vertices, points, weights, a) for a in axes]
     best = max(fits, key=lambda f: f.score)
-    for _ in range(2):  # refine the axis: least-variance direction of the inner surface
+    for _ in range(2):  # refine the axis from the inner surface itself
         rel = vertices - best.centre
         along = rel @ best.axis
-        radial = np.linalg.norm(rel - np.outer(along, best.axis), axis=1)
-        near = np.abs(radial - best.inner_radius) < 0.08 * best.inner_radius
-        if near.sum() < 20:
+        planar = rel - np.outer(along, best.axis)
+        radial = np.linalg.norm(planar, axis=1)
+        # the inner surface itself: in each 5-degree sector, the points within 1.5 % of
+        # that sector's smallest radius (what is cut into the inside, an engraving's
+        # groove floors a few tenths of a mm deeper, is left out); then the cylinder
+        # through them (axis, centre, radius by least squares, each sector weighing the
+        # same however finely it is meshed). A least-variance direction would do on a
+        # bare band, but is tilted by an engraving's densely meshed sectors
+        u, w = _plane_basis(best.axis)
+        sector = (np.floor((np.arctan2(planar @ w, planar @ u) + np.pi) / (2 * np.pi) * 72)
+                  .astype(int) % 72)
+        lowest = np.full(72, np.inf)
+        np.minimum.at(lowest, sector, radial)
+        near = np.flatnonzero((radial < lowest[sector] + 0.015 * best.inner_radius)
+                              & (np.abs(radial - best.inner_radius) < 0.08 * best.inner_radius))
+        if len(near) < 20:
             break
-        _, ax = weighted_axes(vertices[near], np.ones(near.sum()))
-        axis = ax[0] if ax[0] @ best.axis >= 0 else -ax[0]
+        axis = _cylinder_axis(vertices[near], best, 1.0 / np.sqrt(np.bincount(sector[near])[sector[near]]))
+        if axis is None:
+            break
         best = fit_ring(vertices, points, weights, axis)
     return best
+
+
+def _cylinder_axis(points: np.ndarray, fit: RingFit, weights: np.ndarray) -> np.ndarray | None:
+    """The axis of the cylinder best fitting ``points`` (least squares over tilt, centre
+    and radius, from ``fit``'s axis and centre), or None if the fit does not settle."""
+    from scipy.optimize import least_squares
+
+    u, w = _plane_basis(fit.axis)
+    scale = fit.inner_radius
+
+    def unpack(x):
+        axis = fit.axis + x[0] * u + x[1] * w
+        axis /= np.linalg.norm(axis)
+        return axis, fit.centre + (x[2] * u + x[3] * w) * scale, x[4] * scale
+
+    def residuals(x):
+        axis, centre, radius = unpack(x)
+        rel = points - centre
+        planar = rel - np.outer(rel @ axis, axis)
+        return (np.linalg.norm(planar, axis=1) - radius) / scale * weights
+
+    try:
+        result = least_squares(residuals, np.array([0.0, 0.0, 0.0, 0.0, 1.0]), method="lm")
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not result.success or np.hypot(result.x[0], result.x[1]) > 0.2:
+        return None
+    return unpack(result.x)[0]
 
 
 def is_ring(fit: RingFit) -> bool:
