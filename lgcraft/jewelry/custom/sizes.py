@@ -76,7 +76,7 @@ class RingSize:
     """One size of one system and the inner diameter it stands for.
 
     >>> parse_size("7", "us").inner_diameter_mm
-    17.3325...
+    17.3196...
     """
 
     system: str
@@ -141,6 +141,9 @@ def sizes_for_diameter(inner_diameter_mm: float) -> dict[str, str | None]:
     for system, table in TABLES.items():
         values = [c for _, c in table]
         i = min(range(len(values)), key=lambda k: abs(values[k] - circumference))
-        step = (values[-1] - values[0]) / max(len(values) - 1, 1)
-        found[system] = table[i][0] if abs(values[i] - circumference) <= step else None
+        found[system] = table[i][0]
+        # beyond either end of the table by more than half its end step: no size
+        if circumference < values[0] - (values[1] - values[0]) / 2 or \
+                circumference > values[-1] + (values[-1] - values[-2]) / 2:
+            found[system] = None
     return found
