@@ -99,7 +99,8 @@ def build_piece(order) -> Piece:
             head = heads.prong_head(order.stone, seat, order.setting, order.prong_diameter_mm,
                                     order.seat_depth_mm, section)
         solids += [_tagged(solid, name, regions) for name, solid in head.solids]
-        cutters.append(_tagged(heads.stone_cutter(order.stone, seat), "seat", regions))
+        cutters.append(_tagged(heads.stone_cutter(order.stone, seat, straight=order.setting == "bezel"),
+                                "seat", regions))
         piece.stone = heads.stone_solid(order.stone, seat)
         piece.seat, piece.head = seat, head
     elif order.piece_type == "signet":

@@ -10,8 +10,8 @@ Heads:
 - 4-prong / 6-prong: round-tipped prongs from the shank up past the girdle, each
   notched by the seat (the cutter) ``seat_depth`` deep, joined by a gallery rail under
   the girdle;
-- bezel: a metal collar whose wall is ``bezel_wall`` thick at the girdle, cut by the
-  same cutter so its lip rolls over the crown, with a light hole under the culet.
+- bezel: a metal collar ``bezel_wall`` thick around the girdle and down the pavilion,
+  cut by the same cutter so its lip rolls over the crown.
 
 The cutter, as in JewelCraft's cutters, is the stone grown by a fit clearance, plus the
 table's prism upwards; subtracting it from the head leaves the seat.
@@ -92,16 +92,24 @@ def stone_solid(stone, seat: Seat):
     return Manifold.hull_points(points)
 
 
-def stone_cutter(stone, seat: Seat, clearance_mm: float = FIT_CLEARANCE_MM, above_mm: float = 6.0):
-    """The seat cutter: the stone grown by ``clearance_mm``, the table's prism above."""
+def stone_cutter(stone, seat: Seat, clearance_mm: float = FIT_CLEARANCE_MM, above_mm: float = 6.0,
+                 straight: bool = False):
+    """The seat cutter: the stone grown by ``clearance_mm``, the table's prism above.
+    ``straight`` (bezels): the girdle's own prism above the girdle instead of the crown's
+    slope, so the bezel's wall rises straight (it is pushed over the crown when set)
+    rather than ending in a thin wedge."""
     from manifold3d import Manifold
 
     shape = stone.shape
     w, length = stone.width_mm + 2 * clearance_mm, stone.length_mm + 2 * clearance_mm
     girdle = outline(shape.outline, length, w, n=96)
-    crown = Manifold.hull_points(np.vstack([_ring_points(girdle, seat.girdle_bottom_y),
-                                            _ring_points(girdle, seat.girdle_top_y),
-                                            _ring_points(girdle * TABLE, seat.table_y + clearance_mm)]))
+    if straight:
+        crown = Manifold.hull_points(np.vstack([_ring_points(girdle, seat.girdle_bottom_y),
+                                                _ring_points(girdle, seat.table_y + above_mm)]))
+    else:
+        crown = Manifold.hull_points(np.vstack([_ring_points(girdle, seat.girdle_bottom_y),
+                                                _ring_points(girdle, seat.girdle_top_y),
+                                                _ring_points(girdle * TABLE, seat.table_y + clearance_mm)]))
     pavilion = Manifold.hull_points(np.vstack([_ring_points(girdle, seat.girdle_bottom_y + 1e-3),
                                                _ring_points(girdle * 0.05, seat.culet_y - clearance_mm)]))
     top = Manifold.hull_points(np.vstack([_ring_points(girdle * TABLE, seat.table_y),
@@ -202,20 +210,23 @@ def prong_head(stone, seat: Seat, setting: str, prong_diameter: float, seat_dept
 
 
 def bezel_head(stone, seat: Seat, wall_mm: float, band) -> Head:
-    """A collar ``wall_mm`` thick at the girdle, narrowing into the shank, a light hole."""
-    from manifold3d import Manifold, OpType
+    """A collar ``wall_mm`` thick around the girdle and down the pavilion (the stone's
+    outline grown by the wall at each height), narrowing into the shank."""
+    from manifold3d import Manifold
 
     shape = stone.shape
-    girdle = outline(shape.outline, stone.length_mm + 2 * wall_mm, stone.width_mm + 2 * wall_mm, n=96)
+
+    def ring(scale: float, y: float) -> np.ndarray:
+        xz = outline(shape.outline, stone.length_mm * scale + 2 * wall_mm, stone.width_mm * scale + 2 * wall_mm,
+                     n=96)
+        return _ring_points(xz, y)
+
     lip_y = seat.girdle_top_y + 0.35 * CROWN * stone.width_mm
+    pavilion = seat.girdle_bottom_y - seat.culet_y
     base_y = band.inner_radius_mm + band.thickness_mm * 0.6
     narrow = outline(shape.outline, min(stone.length_mm * 0.55, band.width_mm * 0.9),
                      stone.width_mm * 0.55, n=96)
-    collar = Manifold.hull_points(np.vstack([_ring_points(girdle, lip_y),
-                                             _ring_points(girdle, seat.girdle_bottom_y - 0.4),
-                                             _ring_points(narrow, base_y)]))
-    hole_xz = outline(shape.outline, stone.length_mm * 0.45, stone.width_mm * 0.45, n=48)
-    hole = Manifold.hull_points(np.vstack([_ring_points(hole_xz, seat.culet_y + 0.2),
-                                           _ring_points(hole_xz, band.inner_radius_mm + band.thickness_mm + 0.15)]))
-    collar = Manifold.batch_boolean([collar, hole], OpType.Subtract)
+    collar = Manifold.hull_points(np.vstack([ring(1.0, lip_y), ring(1.0, seat.girdle_bottom_y),
+                                             ring(0.5, seat.girdle_bottom_y - 0.5 * pavilion),
+                                             ring(0.1, seat.culet_y), _ring_points(narrow, base_y)]))
     return Head([("bezel", collar)], [], [])
