@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -219,8 +218,9 @@ def test_every_table_size_reads_back_within_001_mm(tmp_path):
                 continue  # JP and HK sizes share the US circumferences
             seen.add(round(circumference, 6))
             name = f"{system}-{label.replace(' ', '').replace('/', '_')}"
-            order = make_order({"name": name, "size": label, "size_system": system, "engrave": "A"
-                                if len(seen) % 10 == 0 else ""})
+            # flat bands: the few faces keep prep quick; the domed and engraved inside is
+            # read back in test_jewelry_prep_measures_the_glb_back
+            order = make_order({"name": name, "size": label, "size_system": system, "profile": "flat"})
             make_piece(order, glbs, CustomOptions(previews=False))
             expected[name] = order.size.inner_diameter_mm
     paths = sorted(glbs.glob("*.glb"))
@@ -229,7 +229,6 @@ def test_every_table_size_reads_back_within_001_mm(tmp_path):
     for f in batch.files:
         measured = f.report["ring"]["inner_diameter_mm"]
         assert abs(measured - expected[f.name]) <= 0.01, (f.name, measured, expected[f.name])
-    del shutil
 
 
 import numpy as np  # noqa: E402  (kept at the end: only the legibility test needs it)
