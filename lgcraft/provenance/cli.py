@@ -556,27 +556,43 @@ def export_command(
     item: str = typer.Argument(..., help="Item id."),
     output: Path = typer.Option(..., "-o", "--output", help="Bundle file to write (JSON)."),
     qr: Path | None = typer.Option(None, "--qr", metavar="PNG", help="Also write a QR label for the retail tag."),
+    site_url: str | None = typer.Option(None, "--site-url", metavar="URL",
+                                        help="With --qr: the QR opens this verification page (see 'site') "
+                                             "with the item id and the latest record's hash and count."),
     store: Path | None = STORE_OPT,
 ) -> None:
     """Write the proof bundle of a piece (self-contained, versioned, JSON Schema).
 
-    Example: lgcraft provenance export RING-0001 -o ring.bundle.json --qr ring-tag.png
+    Example: lgcraft provenance export RING-0001 -o ring.bundle.json --qr ring-tag.png --site-url https://shop.example/verify/
     """
     _require()
     from lgcraft.provenance.bundle import export_bundle, qr_label, write_json_atomic
 
     app = app_context(ctx)
+    if site_url is not None and qr is None:
+        raise InputError("--site-url goes into the QR code: give --qr PNG too")
+    if site_url is not None:
+        from lgcraft.provenance.site import page_url
+
+        page_url(site_url, item, "0x", 0)  # refuse a bad URL before anything is written
     with _open_store(app, store) as st:
         bundle, left_out = export_bundle(st, item)
     write_json_atomic(output, bundle)
     from lgcraft.provenance.bundle import label_of
 
-    payload = qr_label(bundle, qr) if qr else label_of(bundle).payload
+    payload = label_of(bundle).payload
+    qr_payload = None
+    if qr and site_url:
+        from lgcraft.provenance.site import qr_page_label
+
+        qr_payload = qr_page_label(bundle, qr, site_url)
+    elif qr:
+        qr_payload = qr_label(bundle, qr)
     if left_out:
         app.out.warn(f"{left_out} record(s) of {item} are not anchored yet and are not in the bundle")
     data = {"item_id": item, "bundle": str(output), "records": len(bundle["records"]),
             "roots": len(bundle["anchors"]), "not_anchored": left_out, "bytes": output.stat().st_size,
-            "qr": str(qr) if qr else None, "qr_payload": payload if qr else None, "label": payload}
+            "qr": str(qr) if qr else None, "qr_payload": qr_payload, "label": payload}
     app.out.emit(data)
 
 
@@ -822,6 +838,65 @@ def trust_remove_command(
     message = remove_entry(trust_list, name, address)
     save_trust(trust_list)
     app.out.emit({"trust_list": str(path), "result": message})
+
+
+@app.command("site")
+def site_command(
+    ctx: typer.Context,
+    out_dir: Path = typer.Argument(..., metavar="OUTDIR", help="Folder to write (new, empty, or an earlier site)."),
+    items: list[str] = typer.Argument(None, metavar="[ITEM]...", help="Pieces to publish (default: every anchored piece)."),
+    trust: Path | None = typer.Option(None, "--trust", metavar="FILE",
+                                      help="Trust list (TOML) the page checks against (config [provenance] trust)."),
+    rpc_url: str | None = typer.Option(None, "--rpc-url", metavar="URL",
+                                       help="The node the page asks (JSON-RPC, reachable from shoppers' phones; "
+                                            "config [provenance] rpc_url). Without it the page checks offline."),
+    bundles: list[Path] = typer.Option([], "--bundle", metavar="FILE",
+                                       help="Also publish this bundle file (repeatable; no store needed)."),
+    files: Path | None = typer.Option(None, "--files", metavar="DIR",
+                                      help="Folder of photos and certificates: those a record attaches are "
+                                           "published and hash-checked by the page."),
+    serve: bool = typer.Option(False, "--serve", help="Then serve the folder on 127.0.0.1 until Ctrl-C."),
+    port: int = typer.Option(8000, "--port", help="Port for --serve (0: any free port)."),
+    store: Path | None = STORE_OPT,
+) -> None:
+    """Write a static verification page for retailers: a phone opens it from the label's
+    QR code and checks the piece's proof in the browser (no install).
+
+    Example: lgcraft provenance site shop-site --trust trust.toml --rpc-url https://node.example --serve
+    """
+    _require()
+    from lgcraft.provenance.site import build_site, make_server
+    from lgcraft.provenance.store import Store
+
+    app = app_context(ctx)
+    trust_path = app.settings.get("provenance", "trust", str, None, flag=str(trust) if trust else None)
+    url = app.settings.get("provenance", "rpc_url", str, None, flag=rpc_url)
+    need_store = bool(items) or not bundles
+    if need_store:
+        with Store(_store_folder(app, store)) as st:
+            result = build_site(out_dir, store=st, items=list(items or []), bundle_files=bundles,
+                                trust_path=Path(trust_path) if trust_path else None, rpc_url=url, files_dir=files)
+    else:
+        result = build_site(out_dir, bundle_files=bundles, trust_path=Path(trust_path) if trust_path else None,
+                            rpc_url=url, files_dir=files)
+    for warning in result.warnings:
+        app.out.warn(warning)
+    if result.trust_organisations == 0:
+        app.out.warn("no trust list (--trust): the page will confirm no piece")
+    if url is None:
+        app.out.warn("no --rpc-url: the page checks offline and says the chain was not checked")
+    server = make_server(out_dir, port) if serve else None
+    data = {**result.__dict__, "url": f"http://127.0.0.1:{server.server_address[1]}/" if server else None}
+    app.out.emit(data, lambda: app.out.panel(
+        f"{len(result.items)} piece(s) in {result.folder}: {', '.join(result.items)}"
+        + (f"\nserving on {data['url']}" if server else ""), "verification site"))
+    if server is not None:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
 
 
 @app.command("epcis")
