@@ -106,29 +106,34 @@ def build_script(output: Path, *, minify: bool = True) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-def load_trust_for_page(path: Path | None) -> dict[str, Any]:
-    """The trust list as the page reads it: ``{"organisations": [{name, addresses,
-    roles, anchors: [{chain_id, contract, issuer}]}]}``, from the TOML file
-    `lgcraft provenance verify --trust` reads."""
+def load_trust_for_page(path: Path | None) -> dict[str, Any] | None:
+    """The trust list as the page reads it (None: no list, the page confirms nothing):
+    ``{"organisations": [{name, names, roles, addresses, dev, anchors: [{chain_id,
+    issuer, contract}]}]}``, read by the same code as `lgcraft provenance verify --trust`."""
     if path is None:
-        return {"organisations": []}
-    import tomllib
+        return None
+    from lgcraft.provenance.trust import load_trust
 
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"--trust {path}: cannot read ({exc.strerror})") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--trust {path}: not a TOML trust list ({exc})") from exc
-    orgs = []
-    for i, org in enumerate(data.get("organisation", [])):
-        orgs.append({"name": str(org.get("name", f"organisation {i + 1}")),
-                     "addresses": [str(a) for a in org.get("addresses", [])],
-                     "roles": [str(r) for r in org.get("roles", [])],
-                     "anchors": [{"chain_id": int(a["chain_id"]), "contract": str(a["contract"]),
-                                  "issuer": str(a["issuer"])} for a in org.get("anchor", [])]})
-    return {"organisations": orgs}
+    trust = load_trust(Path(path))
+    return {"organisations": [
+        {"name": org.name, "names": list(org.names), "roles": list(org.roles), "addresses": list(org.addresses),
+         "dev": bool(org.dev),
+         "anchors": [{"chain_id": a.chain_id, "issuer": a.issuer, "contract": a.contract} for a in org.anchors]}
+        for org in trust.organisations]}
+
+
+def code_hashes() -> dict[str, str]:
+    """keccak-256 of each published anchor contract's runtime code, by contract version:
+    the page compares ``eth_getCode`` with these when the trust list pins no contract."""
+    from eth_hash.auto import keccak
+
+    from lgcraft.provenance.contract import CONTRACT_DIR
+
+    out = {}
+    for version, name in ((1, "Anchor.json"), (2, "AnchorV2.json")):
+        artifact = json.loads((CONTRACT_DIR / name).read_text(encoding="utf-8"))
+        out[str(version)] = "0x" + keccak(bytes.fromhex(artifact["bytecode_runtime"].removeprefix("0x"))).hex()
+    return out
 
 
 @dataclass
@@ -230,7 +235,8 @@ def build_site(out_dir: Path, *, store=None, items: list[str] | None = None,
         if rpc_url:
             parts = urlsplit(rpc_url)
             connect = f"{parts.scheme}://{parts.netloc}"
-        config = {"rpc_url": rpc_url, "trust": trust, "items": sorted(bundles), "files": published}
+        config = {"rpc_url": rpc_url, "trust": trust, "code_hashes": code_hashes(), "items": sorted(bundles),
+                  "files": published}
         html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
         html = html.replace("__CONNECT_SRC__", connect).replace("__CONFIG__", _config_json(config))
         (staging / "index.html").write_text(html, encoding="utf-8")
@@ -244,7 +250,7 @@ def build_site(out_dir: Path, *, store=None, items: list[str] | None = None,
         raise
     return SiteResult(folder=str(out_dir), items=sorted(bundles), files=len(published),
                       script_bytes=script_bytes, rpc_url=rpc_url,
-                      trust_organisations=len(trust["organisations"]), warnings=warnings)
+                      trust_organisations=len(trust["organisations"]) if trust else 0, warnings=warnings)
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:

@@ -2,10 +2,10 @@
 // runs every check in the browser and shows each as a line, then the piece's timeline
 // and the verdict. Everything from a bundle is shown as text (never as HTML).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { verifyBundleText, rpcClient, hex, ROLE_OF_STEP } from './verify.js';
+import { verifyBundleText, rpcClient, hex, STEP_ROLES, GROUPS } from './verify.js';
 import { pickLanguage, translator, STRINGS } from './i18n.js';
 
-const CHECKS = ['file', 'unchanged', 'signatures', 'history', 'merkle', 'chain'];
+const LINES = ['file', 'unchanged', 'signatures', 'history', 'merkle', 'chain'];
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -115,33 +115,46 @@ async function loadAttachments(text, config) {
   return out;
 }
 
+function lineState(report, line) {
+  if (line === 'file') return report.verdict === 2 ? false : true;
+  if (report.verdict === 2) return null;
+  const states = GROUPS[line].map((name) => report.results[name]).filter((v) => v !== undefined);
+  if (states.includes(false)) return false;
+  if (states.includes(null)) return null;
+  return true;
+}
+
 function renderChecks(root, report, t, lang) {
   root.replaceChildren();
-  const failed = (check) => report.failures.filter((f) => f.check === check);
-  for (const check of CHECKS) {
-    const state = report.checks[check];
+  for (const line of LINES) {
+    const state = lineState(report, line);
     const cls = state === true ? 'ok' : state === false ? 'bad' : 'skip';
     const mark = state === true ? '✓' : state === false ? '✗' : '–';
     let sentences;
     if (state === true) {
-      if (check === 'history') {
-        sentences = [report.labelChecked ? t('ok.history', { n: report.headIndex + 1 }) : t('ok.history_nolabel')];
-      } else if (check === 'chain') {
+      if (line === 'history') {
+        sentences = [report.results.label === true && report.headIndex >= 0
+          ? t('ok.history', { n: report.headIndex + 1 }) : t('ok.history_nolabel')];
+      } else if (line === 'chain') {
         const a = report.anchors[report.anchors.length - 1];
-        const org = a.org || shortAddr(a.onChain ? a.onChain.issuer : a.issuer);
+        const org = a.org || shortAddr(a.issuer);
         sentences = [t('ok.chain', { org, date: formatDate(new Date(a.block_time * 1000).toISOString(), lang) })];
-      } else sentences = [t(`ok.${check}`)];
+      } else sentences = [t(`ok.${line}`)];
     } else if (state === false) {
-      sentences = check === 'file' ? [report.malformed] : failed(check).map((f) => failureText(f, t));
+      sentences = line === 'file' ? [t('bad.file')]
+        : report.failures.filter((f) => GROUPS[line].includes(f.check)).map((f) => failureText(f, t));
+      sentences = [...new Set(sentences)];
     } else if (report.verdict === 2) sentences = [t('skip.after')];
-    else sentences = [report.chainNote === 'node' ? t('skip.node', { why: report.chainError }) : t('skip.offline')];
-    root.append(el('li', { class: `check ${cls}`, 'data-check': check, 'data-state': cls },
+    else {
+      const why = report.unchecked.find((u) => u.code === 'node');
+      sentences = [why ? t('skip.node', { why: why.why }) : t('skip.offline')];
+    }
+    root.append(el('li', { class: `check ${cls}`, 'data-check': line, 'data-state': cls },
       el('span', { class: 'mark', 'aria-hidden': 'true' }, mark),
-      el('div', {}, el('strong', {}, t(`check.${check}`)), ...sentences.map((s) => el('p', {}, s)))));
+      el('div', {}, el('strong', {}, t(`check.${line}`)), ...sentences.map((x) => el('p', {}, x)))));
   }
 }
 
-let currentT = null;
 function failureText(f, t) {
   const params = { ...f };
   if (f.rec) {
@@ -149,7 +162,7 @@ function failureText(f, t) {
     params.step = t(`step.${f.rec.step}`);
   }
   if (f.role) params.role = t(`role.${f.role}`);
-  for (const key of ['signer', 'issuer']) if (f[key]) params[key] = f[key];
+  for (const key of ['signer', 'issuer', 'contract']) if (f[key]) params[key] = shortAddr(f[key]);
   return t(`f.${f.code}`, params);
 }
 
@@ -159,7 +172,8 @@ function renderTimeline(root, report, attachments, t, lang) {
   for (const row of report.records) {
     const body = row.body;
     const who = row.org ? t('signed_by', { org: row.org }) : row.signer ? t('signed_unknown', { addr: shortAddr(row.signer) }) : '';
-    const role = ROLE_OF_STEP[body.biz_step];
+    const roles = STEP_ROLES[body.biz_step];
+    const role = roles ? roles[0] : null;
     const items = [];
     for (const att of Array.isArray(body.attachments) ? body.attachments : []) {
       const a = att && byHash.get(att.sha256);
@@ -202,7 +216,6 @@ async function run() {
   const params = new URLSearchParams(location.search);
   const lang = pickLanguage(location.search, navigator.languages);
   const t = translator(lang);
-  currentT = t;
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.title = t('title');
   const other = lang === 'zh' ? 'en' : 'zh';
@@ -244,7 +257,7 @@ async function run() {
   const attachments = await loadAttachments(text, config);
   const offline = params.get('offline') === '1' || !config.rpc_url;
   const node = offline ? null : rpcClient(config.rpc_url);
-  const report = await verifyBundleText(text, { trust: config.trust, label, node, files: attachments });
+  const report = await verifyBundleText(text, { trust: config.trust, label, node, files: attachments, codeHashes: config.code_hashes || {} });
   window.lgcraftReport = report;
   renderVerdict(verdict, report, t);
   renderChecks(checks, report, t, lang);

@@ -20,9 +20,15 @@ const HASH32 = /^0x[0-9a-f]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const SIGNATURE = /^0x[0-9a-f]{130}$/;
 const EVENT_TYPES = ['ObjectEvent', 'AggregationEvent', 'TransactionEvent', 'TransformationEvent', 'AssociationEvent'];
-const TOP = { format: 'lgcraft-provenance-bundle', version: 1, merkle: 'lgcraft-merkle/1', canonicalization: 'RFC8785', hash: 'sha-256' };
+const TOP = { format: 'lgcraft-provenance-bundle', merkle: 'lgcraft-merkle/1', canonicalization: 'RFC8785', hash: 'sha-256' };
+const READ_VERSIONS = [1, 2];
 const TOP_KEYS = new Set(['format', 'version', 'merkle', 'canonicalization', 'hash', 'signature', 'item_id', 'exported_at', 'anchors', 'records']);
-const ANCHOR_KEYS = new Set(['root', 'leaf_count', 'chain_id', 'contract', 'issuer', 'tx_hash', 'block_number', 'block_hash', 'block_time']);
+const ANCHOR_V1 = ['root', 'leaf_count', 'chain_id', 'contract', 'issuer', 'tx_hash', 'block_number', 'block_hash', 'block_time'];
+const ANCHOR_KEYS = { 1: new Set(ANCHOR_V1), 2: new Set([...ANCHOR_V1, 'contract_version']) };
+const ANCHOR_REQUIRED = {
+  1: ['root', 'leaf_count', 'chain_id', 'contract', 'issuer', 'block_time'],
+  2: ['root', 'leaf_count', 'chain_id', 'contract', 'contract_version', 'issuer', 'tx_hash', 'block_number', 'block_hash', 'block_time'],
+};
 const RECORD_KEYS = new Set(['body', 'record_hash', 'salt', 'signature', 'proof']);
 const PROOF_KEYS = new Set(['root', 'leaf_index', 'leaf_count', 'siblings']);
 const SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141n;
@@ -131,9 +137,11 @@ export function shapeError(data) {
   }
   const extra = Object.keys(data).filter((k) => !TOP_KEYS.has(k)).sort();
   if (extra.length) return `additional property '${extra[0]}' is not allowed`;
-  for (const [key, value] of Object.entries(TOP)) {
+  if (data.format === TOP.format && !READ_VERSIONS.includes(data.version)) return `unsupported bundle version ${String(data.version)}`;
+  for (const [key, value] of Object.entries({ ...TOP, version: data.version })) {
     if (data[key] !== value) return `${key}: ${JSON.stringify(value)} was expected`;
   }
+  const version = data.version;
   const sig = data.signature;
   if (!isObject(sig)) return 'signature is not an object';
   if (sig.scheme !== 'EIP-712' || sig.primary_type !== 'ProvenanceRecord'
@@ -146,10 +154,10 @@ export function shapeError(data) {
     const a = anchors[i];
     const where = `anchors[${i}]`;
     if (!isObject(a)) return `${where} is not an object`;
-    for (const key of ['root', 'leaf_count', 'chain_id', 'contract', 'issuer', 'block_time']) {
+    for (const key of ANCHOR_REQUIRED[version]) {
       if (!has(a, key)) return `${where}: '${key}' is a required property`;
     }
-    const extraA = Object.keys(a).filter((k) => !ANCHOR_KEYS.has(k)).sort();
+    const extraA = Object.keys(a).filter((k) => !ANCHOR_KEYS[version].has(k)).sort();
     if (extraA.length) return `${where}: additional property '${extraA[0]}' is not allowed`;
     const ok = {
       root: isHash(a.root), leaf_count: isInt(a.leaf_count, 1), chain_id: isInt(a.chain_id, 1),
@@ -158,6 +166,10 @@ export function shapeError(data) {
       block_number: a.block_number == null || isInt(a.block_number, 0),
       block_hash: a.block_hash == null || isHash(a.block_hash),
     };
+    if (version >= 2) {
+      Object.assign(ok, { contract_version: a.contract_version === 1 || a.contract_version === 2,
+        tx_hash: isHash(a.tx_hash), block_number: isInt(a.block_number, 0), block_hash: isHash(a.block_hash) });
+    }
     for (const [key, good] of Object.entries(ok)) if (!good) return `${where}.${key} is not a valid ${key}`;
   }
   const records = data.records;
@@ -205,23 +217,50 @@ export function shapeError(data) {
 }
 
 // ---------------------------------------------------------------------------------------
-// the trust list (the site writes it as JSON from the TOML file `verify --trust` reads)
-export function trustIndex(trust) {
-  const signers = new Map();
-  const anchors = [];
-  for (const org of (trust && trust.organisations) || []) {
-    for (const address of org.addresses || []) signers.set(address.toLowerCase(), org);
-    for (const a of org.anchors || []) anchors.push({ ...a, org });
-  }
-  return { signers, anchors, empty: signers.size === 0 && anchors.length === 0 };
+// the trust list (lgcraft/provenance/trust.py; the site writes it as JSON for the page)
+export const DEV_CHAIN_IDS = new Set([31337, 1337, 131277322940537]);
+const ROLE_ALIASES = {
+  manufacturer: 'maker', caster: 'maker', casting: 'maker', workshop: 'maker',
+  grader: 'lab', laboratory: 'lab', grading_lab: 'lab', gem_lab: 'lab',
+  assay: 'assay_office', assayer: 'assay_office', hallmarking: 'assay_office',
+  shop: 'retailer', store: 'retailer', seller: 'retailer',
+  distributor: 'wholesaler', trader: 'wholesaler',
+};
+// the roles a business step claims (null: any listed organisation may record it)
+export const STEP_ROLES = {
+  commissioning: ['maker', 'designer'], casting: ['maker'], setting: ['setter'], grading: ['lab'],
+  inspecting: ['lab'], hallmarking: ['assay_office'], selling: ['retailer'],
+  repairing: ['maker', 'setter', 'retailer'], shipping: null, receiving: null, transferring: null,
+};
+export function canonicalRole(text) {
+  const norm = text.trim().toLowerCase().replace(/[ -]/g, '_');
+  return ROLE_ALIASES[norm] || norm;
+}
+// Python's str.casefold() for the names organisations go by (toLowerCase, plus sharp s)
+const fold = (s) => s.trim().toLowerCase().replace(/ß/g, 'ss');
+
+function claimedRoles(body) {
+  const claims = [];
+  const stepRoles = STEP_ROLES[String(body.biz_step)];
+  if (stepRoles) claims.push(stepRoles);
+  const role = isObject(body.actor) ? body.actor.role : null;
+  if (typeof role === 'string' && role.trim()) claims.push([canonicalRole(role)]);
+  return claims;
 }
 
-// which role a record claims (the trust list lists organisations per role)
-export const ROLE_OF_STEP = {
-  commissioning: 'maker', casting: 'maker', setting: 'setter', grading: 'lab', inspecting: 'lab',
-  hallmarking: 'assay', shipping: 'maker', receiving: 'retailer', selling: 'retailer',
-  transferring: 'retailer', repairing: 'maker',
-};
+export function trustIndex(trust) {
+  const signers = new Map();
+  const orgs = (trust && trust.organisations) || [];
+  for (const org of orgs) for (const address of org.addresses || []) signers.set(address.toLowerCase(), org);
+  return {
+    listed: Boolean(trust),
+    signer: (address) => signers.get(address.toLowerCase()) || null,
+    anchorers: (chainId, issuer) => orgs.flatMap((org) => (org.anchors || [])
+      .filter((a) => a.chain_id === chainId && a.issuer.toLowerCase() === issuer.toLowerCase())
+      .map((entry) => ({ org, entry }))),
+    answersTo: (org, name) => [org.name, ...(org.names || [])].some((n) => fold(n) === fold(name)),
+  };
+}
 
 // ---------------------------------------------------------------------------------------
 // JSON-RPC to the configured node
@@ -264,46 +303,68 @@ export function rpcClient(url, { timeoutMs = 8000, fetchFn = globalThis.fetch } 
   return { call, stats, url };
 }
 
-const SELECTOR_ANCHOR_OF = hex(keccakText('anchorOf(bytes32)').subarray(0, 4));
-const ANCHORED_TOPIC = '0x' + hex(keccakText('Anchored(bytes32,address,uint256,uint256)'));
+const selector = (signature) => hex(keccakText(signature).subarray(0, 4));
+const SELECTOR_ANCHOR_OF = selector('anchorOf(bytes32)');
+const SELECTOR_ANCHORED = selector('anchored(address,bytes32)');
+const ANCHORED_V2_TOPIC = '0x' + hex(keccakText('Anchored(address,bytes32,uint256,uint256)'));
+const ZERO_ADDRESS = '0x' + '00'.repeat(20);
 const word = (data, i) => data.slice(2 + 64 * i, 2 + 64 * (i + 1));
+const pad32 = (address) => '00'.repeat(12) + address.slice(2).toLowerCase();
+const num = (text) => Number(BigInt(text));
 
-async function readAnchor(node, anchor) {
+// what the contract holds for a root: {issuer, block_time, leaf_count, exists}
+async function readAnchored(node, anchor, version) {
+  if (version >= 2) {
+    const data = '0x' + SELECTOR_ANCHORED + pad32(anchor.issuer) + anchor.root.slice(2);
+    const result = await node.call('eth_call', [{ to: anchor.contract, data }, 'latest']);
+    if (typeof result !== 'string' || result.length < 2 + 128) return { exists: false };
+    const blockTime = num('0x' + word(result, 0));
+    return { issuer: anchor.issuer, block_time: blockTime, leaf_count: num('0x' + word(result, 1)), exists: blockTime !== 0 };
+  }
   const result = await node.call('eth_call', [{ to: anchor.contract, data: '0x' + SELECTOR_ANCHOR_OF + anchor.root.slice(2) }, 'latest']);
-  if (typeof result !== 'string' || result.length < 2 + 64 * 3) return null; // no anchor contract there
-  return {
-    issuer: checksumAddress('0x' + word(result, 0).slice(24)),
-    block_time: Number(BigInt('0x' + word(result, 1))),
-    leaf_count: Number(BigInt('0x' + word(result, 2))),
-  };
+  if (typeof result !== 'string' || result.length < 2 + 192) return { exists: false };
+  const issuer = checksumAddress('0x' + word(result, 0).slice(24));
+  const blockTime = num('0x' + word(result, 1));
+  return { issuer, block_time: blockTime, leaf_count: num('0x' + word(result, 2)), exists: issuer !== ZERO_ADDRESS && blockTime !== 0 };
 }
 
 // ---------------------------------------------------------------------------------------
-function labelOf(i, body) {
-  return { index: i, step: body.biz_step, time: body.event_time };
-}
+// The check names are the CLI's (lgcraft.provenance.bundle.Check); the page groups them
+// into the five lines a shop assistant reads.
+export const GROUPS = {
+  unchanged: ['record hash', 'item', 'attachment'],
+  signatures: ['signature', 'signers'],
+  history: ['hash chain', 'label'],
+  merkle: ['merkle proof'],
+  chain: ['issuer', 'contract', 'anchored', 'transaction', 'block'],
+};
+const CHAIN_CHECKS = ['contract', 'anchored', 'transaction', 'block'];
 
 /**
- * Verify a bundle's text. Options: trust (the site's trust list), label ({item, head, count}
- * from the scanned QR), node (an rpcClient, or null offline), files (sha256 -> file text
- * hashes published with the site; a mismatch fails like `verify --file`).
- * Returns {verdict, item, checks, failures, records, anchors, timing}.
+ * Verify a bundle's text as `lgcraft provenance verify` does. Options: trust (the site's
+ * trust list, null: none), label ({item, head, count} from the scanned QR), node (an
+ * rpcClient, null: offline), codeHashes (keccak of each published anchor contract's
+ * runtime code, by version), files (attachments published with the site, fetched and
+ * hashed: [{name, expected, actual}]).
+ * Returns {verdict, item, results, failures, unchecked, records, anchors, timing}.
  */
-export async function verifyBundleText(text, { trust = null, label = {}, node = null, files = null } = {}) {
+export async function verifyBundleText(text, { trust = null, label = {}, node = null, codeHashes = {}, files = null } = {}) {
   const t0 = performance.now();
   let compute = 0;
   const report = {
-    verdict: VALID, item: null, checks: {}, failures: [], records: [], anchors: [],
+    verdict: VALID, item: null, results: {}, failures: [], unchecked: [], records: [], anchors: [],
     chainChecked: false, timing: {},
   };
+  const results = report.results;
   const fail = (check, code, params = {}) => {
     report.failures.push({ check, code, ...params });
-    report.checks[check] = false;
+    results[check] = false;
   };
-  const setCheck = (check, ok) => {
-    if (report.checks[check] !== false) report.checks[check] = ok;
+  const cannot = (check, code, params = {}) => {
+    report.unchecked.push({ check, code, ...params });
+    if (results[check] !== false) results[check] = null;
   };
-  // 1. the file
+  // 1. the file: strict JSON (duplicate keys, depth, size) and the bundle schema
   let bundle;
   try {
     bundle = parseStrict(text);
@@ -313,190 +374,214 @@ export async function verifyBundleText(text, { trust = null, label = {}, node = 
     if (!(exc instanceof MalformedError)) throw exc;
     report.verdict = MALFORMED;
     report.malformed = exc.message;
-    report.checks.file = false;
     report.timing = { computeMs: performance.now() - t0, rpcMs: 0, rpcCalls: 0 };
     return report;
   }
-  report.checks.file = true;
   const item = bundle.item_id;
   report.item = item;
+  report.version = bundle.version;
   const index = trustIndex(trust);
-  if (index.empty) fail('signatures', 'no_trust');
+  for (const name of ['record hash', 'item', 'signature', 'hash chain', 'merkle proof']) results[name] = true;
 
-  // 2. each record: hash, signature and signer's listing, chain of prev hashes, Merkle path
+  // 2. each record: hash, signature, chain of prev hashes, Merkle path
   const anchors = new Map(bundle.anchors.map((a) => [a.root, a]));
   let prev = ZERO_HASH;
+  const recovered = [];
   bundle.records.forEach((rec, i) => {
     const body = rec.body;
-    const where = labelOf(i, body);
+    const where = { index: i, step: body.biz_step, time: body.event_time };
     const row = { ...where, body, record_hash: rec.record_hash, signer: null, org: null, ok: true };
     report.records.push(row);
+    const failRec = (check, code, params = {}) => {
+      fail(check, code, { rec: where, ...params });
+      row.ok = false;
+    };
     let computed;
     try {
       computed = '0x' + sha256Hex(canonicalBytes(body));
     } catch (exc) {
       if (!(exc instanceof CanonError)) throw exc;
-      fail('unchanged', 'canon', { rec: where, why: exc.message });
-      row.ok = false;
+      failRec('record hash', 'canon', { why: exc.message });
+      recovered.push(null);
       return;
     }
-    if (computed !== rec.record_hash) {
-      fail('unchanged', 'hash_mismatch', { rec: where });
-      row.ok = false;
-    }
-    if (body.item_id !== item) {
-      fail('unchanged', 'wrong_item', { rec: where, other: body.item_id });
-      row.ok = false;
-    }
+    if (computed !== rec.record_hash) failRec('record hash', 'hash_mismatch');
+    if (body.item_id !== item) failRec('item', 'wrong_item', { other: body.item_id });
+    let signer = null;
     try {
-      const signer = recoverSigner(body, rec.record_hash, rec.signature);
-      row.signer = signer;
-      if (signer !== body.actor.address) {
-        fail('signatures', 'sig_mismatch', { rec: where, signer, actor: body.actor.address });
-        row.ok = false;
-      } else if (!index.empty) {
-        const org = index.signers.get(signer.toLowerCase());
-        const role = ROLE_OF_STEP[body.biz_step] || null;
-        if (!org) {
-          fail('signatures', 'signer_unknown', { rec: where, signer });
-          row.ok = false;
-        } else {
-          row.org = org.name;
-          if (role && !(org.roles || []).includes(role)) {
-            fail('signatures', 'signer_role', { rec: where, org: org.name, role });
-            row.ok = false;
-          }
-        }
-      }
-    } catch (exc) {
-      fail('signatures', 'sig_invalid', { rec: where });
-      row.ok = false;
+      signer = recoverSigner(body, rec.record_hash, rec.signature);
+      if (signer !== body.actor.address) failRec('signature', 'sig_mismatch', { signer, actor: body.actor.address });
+    } catch {
+      failRec('signature', 'sig_invalid');
+      signer = null;
     }
-    if (body.prev !== prev) {
-      fail('history', 'prev_broken', { rec: where });
-      row.ok = false;
-    }
+    row.signer = signer;
+    recovered.push(signer);
+    if (body.prev !== prev) failRec('hash chain', 'prev_broken');
     prev = rec.record_hash;
     const proof = rec.proof;
     let root;
     try {
       root = rootFromProof(leafHash(rec.salt, rec.record_hash, rec.signature), proof.leaf_index, proof.leaf_count, proof.siblings);
-    } catch (exc) {
-      fail('merkle', 'merkle_path', { rec: where });
+    } catch {
+      failRec('merkle proof', 'merkle_path');
+      return;
+    }
+    if (root !== proof.root) failRec('merkle proof', 'merkle_path');
+    const anchor = anchors.get(proof.root);
+    if (!anchor) failRec('merkle proof', 'merkle_noanchor');
+    else if (anchor.leaf_count !== proof.leaf_count) failRec('merkle proof', 'merkle_count');
+  });
+
+  // 3. signers: each record's key is listed for the role and the name the record claims
+  results.signers = true;
+  if (!index.listed) fail('signers', 'no_trust');
+  bundle.records.forEach((rec, i) => {
+    const signer = recovered[i];
+    const row = report.records[i];
+    if (!index.listed || !signer) return;
+    const body = rec.body;
+    const where = { index: i, step: body.biz_step, time: body.event_time };
+    const org = index.signer(signer);
+    if (!org) {
+      fail('signers', 'signer_unknown', { rec: where, signer });
       row.ok = false;
       return;
     }
-    if (root !== proof.root) {
-      fail('merkle', 'merkle_path', { rec: where });
-      row.ok = false;
-    }
-    const anchor = anchors.get(proof.root);
-    if (!anchor) {
-      fail('merkle', 'merkle_noanchor', { rec: where });
-      row.ok = false;
-    } else if (anchor.leaf_count !== proof.leaf_count) {
-      fail('merkle', 'merkle_count', { rec: where });
-      row.ok = false;
-    }
+    row.org = org.name;
+    const roles = new Set(org.roles || []);
+    const missing = claimedRoles(body).filter((claim) => !claim.some((r) => roles.has(r)));
+    const actorName = String(isObject(body.actor) && body.actor.name != null ? body.actor.name : '');
+    const anchor = anchors.get(rec.proof.root);
+    const chainId = anchor ? anchor.chain_id : null;
+    if (missing.length) fail('signers', 'signer_role', { rec: where, org: org.name, role: missing[0][0] });
+    else if (!index.answersTo(org, actorName)) fail('signers', 'signer_name', { rec: where, org: org.name, name: actorName });
+    else if (org.dev && !DEV_CHAIN_IDS.has(chainId)) fail('signers', 'signer_dev', { rec: where, org: org.name });
+    else return;
+    row.ok = false;
   });
-  setCheck('unchanged', true);
-  setCheck('signatures', true);
-  setCheck('merkle', true);
 
-  // 3. the label: this piece, and the history reaches the head printed on it
-  const last = bundle.records.length;
-  if (label.item && label.item !== item) fail('history', 'label_item', { item, label: label.item });
-  if (label.head) {
-    const at = bundle.records.findIndex((r) => r.record_hash === label.head);
-    if (at < 0) fail('history', 'label_head', { head: label.head });
-    else if (label.count && at + 1 !== label.count) fail('history', 'label_count', { count: label.count, at: at + 1 });
-    report.headIndex = at;
-  }
-  setCheck('history', true);
-  report.labelChecked = Boolean(label.head);
-
-  // 4. attachments published beside the page (photos, certificates)
-  if (files) {
-    for (const f of files) {
-      if (f.actual && f.actual !== f.expected) fail('unchanged', 'file_mismatch', { name: f.name });
+  // 4. the label: this piece's bundle, reaching the head printed on its tag
+  if (label.item || label.head) {
+    results.label = true;
+    if (label.item && label.item !== item) fail('label', 'label_item', { item, label: label.item });
+    if (label.head) {
+      const at = bundle.records.findIndex((r) => r.record_hash === label.head);
+      if (at < 0) fail('label', 'label_head', { head: label.head });
+      else if (label.count && at + 1 !== label.count) fail('label', 'label_count', { count: label.count, at: at + 1 });
+      report.headIndex = at;
     }
   }
+
+  // 5. attachments published beside the page (photos, certificates): as `verify --file`
+  const fetched = (files || []).filter((f) => f.actual);
+  if (fetched.length) {
+    results.attachment = true;
+    for (const f of fetched) if (f.actual !== f.expected) fail('attachment', 'file_mismatch', { name: f.name });
+  }
+
+  // 6. anchors: the issuer is listed for that chain (and contract), then the chain
+  for (const name of ['issuer', ...CHAIN_CHECKS]) results[name] = true;
+  const plans = bundle.anchors.map((anchor) => {
+    const version = anchor.contract_version || 1;
+    const entries = index.listed ? index.anchorers(anchor.chain_id, anchor.issuer) : [];
+    const info = { ...anchor, version, org: entries.length ? entries[0].org.name : null };
+    report.anchors.push(info);
+    if (index.listed && !entries.length) fail('issuer', 'issuer_untrusted', { issuer: anchor.issuer, chain: anchor.chain_id });
+    const pinned = entries.filter((e) => e.entry.contract);
+    const open = entries.filter((e) => !e.entry.contract);
+    const contractPinned = pinned.some((e) => e.entry.contract.toLowerCase() === anchor.contract.toLowerCase());
+    if (entries.length && !contractPinned && !open.length) fail('contract', 'contract_unlisted', { contract: anchor.contract });
+    return { anchor, info, version, contractPinned };
+  });
   compute += performance.now() - t0;
 
-  // 5. the chain
   if (!node) {
-    report.checks.chain = null;
-    report.chainNote = 'offline';
+    for (const name of CHAIN_CHECKS) if (results[name] === true) results[name] = null;
+    report.unchecked.push({ check: 'chain', code: 'offline' });
   } else {
-    try {
-      await checkChain(bundle, node, index, report, fail, (ms) => { compute += ms; });
-      report.chainChecked = true;
-      setCheck('chain', true);
-    } catch (exc) {
-      if (!(exc instanceof NodeError)) throw exc;
-      report.checks.chain = null;
-      report.chainNote = 'node';
-      report.chainError = exc.message;
+    for (const plan of plans) {
+      try {
+        await checkOnChain(node, plan, codeHashes, fail, report, (ms) => { compute += ms; });
+      } catch (exc) {
+        if (!(exc instanceof NodeError)) throw exc;
+        for (const name of CHAIN_CHECKS) cannot(name, 'node', { why: exc.message });
+      }
     }
+    report.chainChecked = !report.unchecked.length;
   }
-  report.anchors = bundle.anchors;
-  if (report.failures.length) report.verdict = INVALID;
-  else if (!report.chainChecked) report.verdict = UNCHECKED;
+  report.verdict = report.failures.length ? INVALID : report.unchecked.length ? UNCHECKED : VALID;
   report.timing = { computeMs: compute, rpcMs: node ? node.stats.ms : 0, rpcCalls: node ? node.stats.calls : 0,
     totalMs: performance.now() - t0 };
   return report;
 }
 
-async function checkChain(bundle, node, index, report, fail, addCompute) {
-  const chainHex = await node.call('eth_chainId', []);
-  if (typeof chainHex !== 'string' || !/^0x[0-9a-f]+$/i.test(chainHex)) throw new NodeError('not an EVM node');
-  const chainId = Number(BigInt(chainHex));
-  report.nodeChainId = chainId;
-  for (const anchor of bundle.anchors) {
-    if (anchor.chain_id !== chainId) {
-      fail('chain', 'chain_wrong', { chain: chainId, expected: anchor.chain_id });
-      continue;
-    }
-    const found = await readAnchor(node, anchor);
+async function checkOnChain(node, plan, codeHashes, fail, report, addCompute) {
+  const { anchor, info, version, contractPinned } = plan;
+  if (report.nodeChainId === undefined) {
+    const chainHex = await node.call('eth_chainId', []);
+    if (typeof chainHex !== 'string' || !/^0x[0-9a-f]+$/i.test(chainHex)) throw new NodeError('not an EVM node');
+    report.nodeChainId = num(chainHex);
+  }
+  if (report.nodeChainId !== anchor.chain_id) {
+    const err = new NodeError(`wrong chain: the node has chain id ${report.nodeChainId}, expected ${anchor.chain_id}`);
+    throw err;
+  }
+  if (!contractPinned) {
+    const code = await node.call('eth_getCode', [anchor.contract, 'latest']);
     const t = performance.now();
-    if (!found || found.issuer === '0x' + '00'.repeat(20) || found.block_time === 0) {
-      fail('chain', 'not_anchored', { root: anchor.root });
-      continue;
-    }
-    anchor.onChain = found;
-    if (found.leaf_count !== anchor.leaf_count) fail('chain', 'chain_count', { root: anchor.root });
-    if (found.issuer.toLowerCase() !== anchor.issuer.toLowerCase()) {
-      fail('chain', 'chain_issuer', { root: anchor.root, issuer: found.issuer });
-    }
-    if (found.block_time !== anchor.block_time) fail('chain', 'chain_time', { root: anchor.root });
-    if (!index.empty) {
-      const listed = index.anchors.find((a) => a.chain_id === chainId
-        && a.contract.toLowerCase() === anchor.contract.toLowerCase()
-        && a.issuer.toLowerCase() === found.issuer.toLowerCase());
-      if (!listed) fail('chain', 'issuer_untrusted', { issuer: found.issuer, contract: anchor.contract });
-      else anchor.org = listed.org.name;
-    }
+    const codeHash = typeof code === 'string' && code.length > 2 ? '0x' + hex(keccak_256(unhex(code))) : null;
+    const found = Object.entries(codeHashes).find(([, h]) => h === codeHash);
     addCompute(performance.now() - t);
-    if (anchor.tx_hash) {
-      const receipt = await node.call('eth_getTransactionReceipt', [anchor.tx_hash]);
-      const t2 = performance.now();
-      const problem = receiptProblem(receipt, anchor, found);
-      if (problem) fail('chain', 'receipt', { root: anchor.root, what: problem });
-      addCompute(performance.now() - t2);
+    if (!found) {
+      fail('contract', 'contract_code', { contract: anchor.contract });
+      return;
+    }
+    if (Number(found[0]) !== version) {
+      fail('contract', 'contract_version', { contract: anchor.contract });
+      return;
     }
   }
-}
-
-function receiptProblem(receipt, anchor, found) {
-  if (!receipt) return 'transaction not found on the chain';
-  if (receipt.status !== '0x1') return 'transaction failed';
-  if (anchor.block_number != null && Number(BigInt(receipt.blockNumber)) !== anchor.block_number) return 'block number differs';
-  if (anchor.block_hash && receipt.blockHash !== anchor.block_hash) return 'block hash differs';
-  const topicIssuer = '0x' + '00'.repeat(12) + found.issuer.slice(2).toLowerCase();
-  const event = (receipt.logs || []).find((log) => log.address.toLowerCase() === anchor.contract.toLowerCase()
-    && log.topics[0] === ANCHORED_TOPIC && log.topics[1] === anchor.root && log.topics[2] === topicIssuer);
-  if (!event) return 'transaction does not anchor this root';
-  return null;
+  const found = await readAnchored(node, anchor, version);
+  if (!found.exists) {
+    fail('anchored', 'not_anchored', { root: anchor.root, issuer: anchor.issuer });
+    return;
+  }
+  info.onChain = found;
+  if (found.issuer.toLowerCase() !== anchor.issuer.toLowerCase()) fail('anchored', 'chain_issuer', { issuer: found.issuer });
+  if (found.leaf_count !== anchor.leaf_count) fail('anchored', 'chain_count', {});
+  if (found.block_time !== anchor.block_time) fail('anchored', 'chain_time', {});
+  if (!anchor.tx_hash) {
+    fail('transaction', 'no_tx', {});
+    return;
+  }
+  const receipt = await node.call('eth_getTransactionReceipt', [anchor.tx_hash]);
+  const t = performance.now();
+  if (!receipt) {
+    fail('transaction', 'tx_missing', {});
+    return;
+  }
+  const problems = [];
+  if (receipt.status !== '0x1') problems.push('reverted');
+  if (String(receipt.to || '').toLowerCase() !== anchor.contract.toLowerCase()) problems.push('contract');
+  if (String(receipt.from || '').toLowerCase() !== anchor.issuer.toLowerCase()) problems.push('sender');
+  const blockNumber = num(receipt.blockNumber);
+  if (blockNumber !== anchor.block_number || receipt.blockHash !== anchor.block_hash) problems.push('block');
+  if (version >= 2) {
+    const topicIssuer = '0x' + pad32(anchor.issuer);
+    const event = (receipt.logs || []).find((log) => String(log.address).toLowerCase() === anchor.contract.toLowerCase()
+      && log.topics && log.topics[0] === ANCHORED_V2_TOPIC && log.topics[1] === topicIssuer && log.topics[2] === anchor.root
+      && typeof log.data === 'string' && num('0x' + word(log.data, 0)) === anchor.leaf_count);
+    if (!event) problems.push('event');
+  }
+  addCompute(performance.now() - t);
+  if (problems.length) {
+    fail('transaction', 'tx_mismatch', { what: problems.join(', ') });
+    return;
+  }
+  const block = await node.call('eth_getBlockByNumber', ['0x' + blockNumber.toString(16), false]);
+  if (!block || block.hash !== receipt.blockHash) fail('block', 'reorged', { block: blockNumber });
+  else if (num(block.timestamp) !== anchor.block_time) fail('block', 'block_time', { block: blockNumber });
 }
 
 export { Num };
