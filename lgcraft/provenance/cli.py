@@ -846,7 +846,8 @@ def site_command(
     out_dir: Path = typer.Argument(..., metavar="OUTDIR", help="Folder to write (new, empty, or an earlier site)."),
     items: list[str] = typer.Argument(None, metavar="[ITEM]...", help="Pieces to publish (default: every anchored piece)."),
     trust: Path | None = typer.Option(None, "--trust", metavar="FILE",
-                                      help="Trust list (TOML) the page checks against (config [provenance] trust)."),
+                                      help="Trust list (TOML) the page checks against (config [provenance] trust; "
+                                           "default trust.toml in the store)."),
     rpc_url: str | None = typer.Option(None, "--rpc-url", metavar="URL",
                                        help="The node the page asks (JSON-RPC, reachable from shoppers' phones; "
                                             "config [provenance] rpc_url). Without it the page checks offline."),
@@ -869,16 +870,17 @@ def site_command(
     from lgcraft.provenance.store import Store
 
     app = app_context(ctx)
-    trust_path = app.settings.get("provenance", "trust", str, None, flag=str(trust) if trust else None)
+    trust_path = _trust_path(app, trust, store)  # as verify finds it: flag, config, the store's trust.toml
+    if trust_path is not None and not trust_path.exists() and trust is None:
+        trust_path = None
     url = app.settings.get("provenance", "rpc_url", str, None, flag=rpc_url)
     need_store = bool(items) or not bundles
     if need_store:
         with Store(_store_folder(app, store)) as st:
             result = build_site(out_dir, store=st, items=list(items or []), bundle_files=bundles,
-                                trust_path=Path(trust_path) if trust_path else None, rpc_url=url, files_dir=files)
+                                trust_path=trust_path, rpc_url=url, files_dir=files)
     else:
-        result = build_site(out_dir, bundle_files=bundles, trust_path=Path(trust_path) if trust_path else None,
-                            rpc_url=url, files_dir=files)
+        result = build_site(out_dir, bundle_files=bundles, trust_path=trust_path, rpc_url=url, files_dir=files)
     for warning in result.warnings:
         app.out.warn(warning)
     if result.trust_organisations == 0:
@@ -889,7 +891,8 @@ def site_command(
     data = {**result.__dict__, "url": f"http://127.0.0.1:{server.server_address[1]}/" if server else None}
     app.out.emit(data, lambda: app.out.panel(
         f"{len(result.items)} piece(s) in {result.folder}: {', '.join(result.items)}"
-        + (f"\nserving on {data['url']}" if server else ""), "verification site"))
+        + (f"\nserving on {data['url']} (Ctrl-C stops)" if server else ""), "verification site"))
+    sys.stdout.flush()  # the URL reaches a pipe before the server blocks
     if server is not None:
         try:
             server.serve_forever()

@@ -125,15 +125,9 @@ def load_trust_for_page(path: Path | None) -> dict[str, Any] | None:
 def code_hashes() -> dict[str, str]:
     """keccak-256 of each published anchor contract's runtime code, by contract version:
     the page compares ``eth_getCode`` with these when the trust list pins no contract."""
-    from eth_hash.auto import keccak
+    from lgcraft.provenance.contract import ARTIFACTS, runtime_code_hash
 
-    from lgcraft.provenance.contract import CONTRACT_DIR
-
-    out = {}
-    for version, name in ((1, "Anchor.json"), (2, "AnchorV2.json")):
-        artifact = json.loads((CONTRACT_DIR / name).read_text(encoding="utf-8"))
-        out[str(version)] = "0x" + keccak(bytes.fromhex(artifact["bytecode_runtime"].removeprefix("0x"))).hex()
-    return out
+    return {str(version): runtime_code_hash(version) for version in ARTIFACTS}
 
 
 @dataclass
