@@ -39,6 +39,8 @@ const ui = {
 const state = {
   status: 'idle', error: null, frame: null, fps: 0, tracked: 0, sent: 0, missed: 0,
   video: null, pdMm: null, projected: null, trace: [], options: OPTIONS,
+  busy: false,
+  hold: false, // true: keep the picture as it is (tests compare two screenshots)
 };
 globalThis.lgcraftTryon = state;
 
@@ -71,6 +73,11 @@ function initScene() {
   occluder = buildOccluder();
   occluder.visible = OPTIONS.occluder || OPTIONS.showOccluder;
   head.add(occluder);
+  // for the tests: redraw the held picture with the occluder on or off
+  state.setOccluder = (on) => {
+    occluder.visible = on;
+    renderer.render(scene, camera);
+  };
 }
 
 function faceTriangles() {
@@ -219,7 +226,7 @@ function resetFilters() {
 }
 const smooth = (f, value, t) => (OPTIONS.smoothing ? f.filter(value, t) : value);
 
-let faceMesh = null, running = false, busy = false, lastVideoTime = -1, misses = 0;
+let faceMesh = null, running = false, lastVideoTime = -1, misses = 0;
 const fpsWindow = [];
 
 function toVideoPx(world) {
@@ -238,6 +245,7 @@ function placeHead(target, centrePx, mmPerPx, axes) {
 }
 
 function onResults(results) {
+  if (state.hold) return;
   const t = performance.now() / 1000;
   const faces = results.multiFaceLandmarks || [];
   if (!faces.length || faces[0].length < 478) {
@@ -310,9 +318,9 @@ function onResults(results) {
 async function loop() {
   if (!running) return;
   const video = ui.video;
-  if (!busy && video.readyState >= 2 && video.currentTime !== lastVideoTime) {
+  if (!state.busy && !state.hold && video.readyState >= 2 && video.currentTime !== lastVideoTime) {
     lastVideoTime = video.currentTime;
-    busy = true;
+    state.busy = true; // a frame is with the face model
     try {
       state.sent += 1;
       await faceMesh.send({ image: video });
@@ -320,7 +328,7 @@ async function loop() {
       fail(error);
       return;
     } finally {
-      busy = false;
+      state.busy = false;
     }
   }
   requestAnimationFrame(loop);
