@@ -424,3 +424,117 @@ def test_page_on_a_phone_in_two_languages(world, k, tmp_path):
         chromium.close()
         manager.stop()
         server.stop()
+
+
+def test_label_qr_opens_the_page_of_its_piece(world, k, tmp_path):
+    """export --qr --site-url: the phone's camera reads the page URL with the item and the
+    latest record (hash and count); that URL, opened, verifies the piece."""
+    import cv2
+
+    server = Server(tmp_path / "www")
+    try:
+        site_url = f"{server.url}/verify/"
+        maker = Cli(world["root"] / "maker")
+        out = json.loads(maker("--json", "provenance", "export", RING_ID, "-o", str(tmp_path / "ring.json"),
+                               "--qr", str(tmp_path / "tag.png"), "--site-url", site_url).stdout)
+        decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(tmp_path / "tag.png")))
+        ring = world["ring"]
+        assert decoded == out["qr_payload"] == (f"{site_url}?item={RING_ID}&head={ring['records'][-1]['record_hash']}"
+                                                f"&n={len(ring['records'])}")
+        Cli(tmp_path)("provenance", "site", str(tmp_path / "www" / "verify"), "--bundle", str(tmp_path / "ring.json"),
+                      "--trust", str(k.DEMO_TRUST), "--rpc-url", world["node"].url)
+        manager, chromium = browser()
+        try:
+            context, page = open_page(chromium, decoded)
+            assert page.get_attribute("#verdict", "data-verdict") == "0"
+            assert page.get_attribute("[data-check='history']", "data-state") == "ok"
+            context.close()
+        finally:
+            chromium.close()
+            manager.stop()
+    finally:
+        server.stop()
+
+
+def test_site_refuses_bad_input_and_keeps_what_is_there(world, k, tmp_path):
+    shop = Cli(tmp_path)
+    ring = str(world["root"] / "maker" / "ring.json")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("the shop's own file")
+    run = shop("provenance", "site", str(taken), "--bundle", ring, check=2)
+    assert "is not an lgcraft site" in run.stderr and (taken / "notes.txt").read_text() == "the shop's own file"
+    run = shop("provenance", "site", str(tmp_path / "s"), "--bundle", ring, "--rpc-url", "ftp://node", check=2)
+    assert "is not an http(s) URL" in run.stderr
+    run = shop("provenance", "site", str(tmp_path / "s"), "--bundle", ring,
+               "--rpc-url", "https://user:s3cret@node.example", check=2)
+    assert "credentials" in run.stderr and "s3cret" not in run.stderr
+    dup = tmp_path / "dup.json"
+    dup.write_text('{"format": "lgcraft-provenance-bundle", "format": "x"}')
+    run = shop("provenance", "site", str(tmp_path / "s"), "--bundle", str(dup), check=2)
+    assert "duplicate key 'format'" in run.stderr
+    run = shop("provenance", "site", str(tmp_path / "s"), "--bundle", ring, "--trust", str(tmp_path / "nope.toml"),
+               check=2)
+    assert "nope.toml" in run.stderr
+    assert not (tmp_path / "s").exists() and not list(tmp_path.glob(".s.*"))  # nothing half-written
+    run = shop("provenance", "export", RING_ID, "-o", str(tmp_path / "x.json"), "--site-url", "https://shop/", check=2)
+    assert "give --qr PNG too" in run.stderr
+    # an earlier site is replaced whole: pieces no longer named are gone
+    site = tmp_path / "site"
+    shop("provenance", "site", str(site), "--bundle", ring, "--bundle", str(world["root"] / "maker" / "ear.json"))
+    assert {p.name for p in (site / "bundles").iterdir()} == {f"{RING_ID}.json", f"{EAR_ID}.json"}
+    data = json.loads(shop("--json", "provenance", "site", str(site), "--bundle", ring).stdout)
+    assert data["items"] == [RING_ID] and data["trust_organisations"] == 0
+    assert {p.name for p in (site / "bundles").iterdir()} == {f"{RING_ID}.json"}
+    assert sorted(p.name for p in site.iterdir()) == [".lgcraft-site", "bundles", "index.html", "verify.js"]
+    assert "cdn" not in (site / "index.html").read_text().lower()
+
+
+def test_serve_opens_the_folder_on_localhost(world, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    site = tmp_path / "site"
+    Cli(tmp_path)("provenance", "site", str(site), "--bundle", str(world["root"] / "maker" / "ear.json"))
+    proc = subprocess.Popen([sys.executable, "-m", "lgcraft", "provenance", "site", str(site), "--bundle",
+                             str(world["root"] / "maker" / "ear.json"), "--serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        line, deadline = "", time.monotonic() + 60
+        while "serving on" not in line and time.monotonic() < deadline:
+            line += proc.stdout.readline()
+        url = re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line).group(1)
+        with urllib.request.urlopen(url + f"bundles/{EAR_ID}.json") as response:
+            assert json.loads(response.read())["item_id"] == EAR_ID
+        with urllib.request.urlopen(url + "verify.js") as response:
+            assert response.headers["Content-Type"].startswith("text/javascript")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+
+
+def test_page_from_a_usb_stick_asks_for_the_bundle_file(world, k, tmp_path):
+    """Opened from a folder (file://), the browser may not read bundles/: the page asks
+    for the file, then checks it the same way (here against the node, 0)."""
+    site = tmp_path / "stick"
+    Cli(tmp_path)("provenance", "site", str(site), "--bundle", str(world["root"] / "maker" / "ear.json"),
+                  "--trust", str(k.DEMO_TRUST), "--rpc-url", world["node"].url)
+    ear = world["ear"]
+    query = urlencode({"item": EAR_ID, "head": ear["records"][-1]["record_hash"], "n": len(ear["records"])})
+    manager, chromium = browser()
+    try:
+        context = chromium.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(f"{(site / 'index.html').as_uri()}?{query}")
+        page.wait_for_selector("body[data-ready='pick']", timeout=20_000)
+        page.set_input_files("#bundle-file", str(site / "bundles" / f"{EAR_ID}.json"))
+        page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+        assert page.get_attribute("#verdict", "data-verdict") == "0"
+        context.close()
+    finally:
+        chromium.close()
+        manager.stop()

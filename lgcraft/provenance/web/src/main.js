@@ -56,14 +56,15 @@ function formatDate(time, lang) {
 function details(body, t, lang) {
   const parts = [];
   const words = STRINGS[lang];
+  const own = (table, key) => (Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null);
   if (body.metal && typeof body.metal === 'object') {
-    const name = words.metal[body.metal.type] || String(body.metal.type);
+    const name = own(words.metal, body.metal.type) || String(body.metal.type);
     parts.push(body.metal.fineness ? `${name} ${body.metal.fineness}‰` : name);
   }
   if (typeof body.weight_mg === 'number') parts.push(t('weight', { g: (body.weight_mg / 1000).toFixed(3) }));
   for (const stone of Array.isArray(body.stones) ? body.stones : []) {
     if (!stone || typeof stone !== 'object') continue;
-    let text = words.stone[stone.type] || String(stone.type);
+    let text = own(words.stone, stone.type) || String(stone.type);
     if (typeof stone.carat_hundredths === 'number') {
       text += ` ${Math.floor(stone.carat_hundredths / 100)}.${String(stone.carat_hundredths % 100).padStart(2, '0')} ct`;
     }
@@ -82,12 +83,14 @@ async function fetchText(url) {
 }
 
 // attachment files published with the site: fetched and hashed here, compared to the record
+const SHOWN_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf']);
 async function loadAttachments(text, config) {
   const published = config.files || {};
   const out = [];
+  const fetched = new Map(); // each published file once, however many records name it
   let bundle;
   try {
-    bundle = JSON.parse(text);
+    bundle = JSON.parse(text); // only to find the names; verify reads the file strictly
   } catch {
     return out;
   }
@@ -95,18 +98,19 @@ async function loadAttachments(text, config) {
     const atts = rec && rec.body && Array.isArray(rec.body.attachments) ? rec.body.attachments : [];
     for (const att of atts) {
       if (!att || typeof att.sha256 !== 'string') continue;
-      const entry = { name: String(att.name), expected: att.sha256, media: String(att.media_type || ''), actual: null, url: null };
-      const path = published[att.sha256];
+      // a type from the bundle never makes the browser run a file: only images and PDFs keep theirs
+      const media = SHOWN_TYPES.has(att.media_type) ? att.media_type : 'application/octet-stream';
+      const entry = { name: String(att.name), expected: att.sha256, media, actual: null, url: null };
+      const path = Object.prototype.hasOwnProperty.call(published, att.sha256) ? published[att.sha256] : null;
       if (path) {
-        try {
-          const response = await fetch(path, { cache: 'no-store' });
-          if (response.ok) {
-            const bytes = new Uint8Array(await response.arrayBuffer());
-            entry.actual = hex(sha256(bytes));
-            entry.url = URL.createObjectURL(new Blob([bytes], { type: entry.media || 'application/octet-stream' }));
-          }
-        } catch {
-          /* not reachable: shown as not published */
+        if (!fetched.has(path)) {
+          fetched.set(path, fetch(path, { cache: 'no-store' })
+            .then((r) => (r.ok ? r.arrayBuffer() : null)).then((b) => (b ? new Uint8Array(b) : null)).catch(() => null));
+        }
+        const bytes = await fetched.get(path);
+        if (bytes) {
+          entry.actual = hex(sha256(bytes));
+          entry.url = URL.createObjectURL(new Blob([bytes], { type: media }));
         }
       }
       out.push(entry);
@@ -147,7 +151,7 @@ function renderChecks(root, report, t, lang) {
     } else if (report.verdict === 2) sentences = [t('skip.after')];
     else {
       const why = report.unchecked.find((u) => u.code === 'node');
-      sentences = [why ? t('skip.node', { why: why.why }) : t('skip.offline')];
+      sentences = [why ? t('skip.node', { why: t(`node.${why.reason}`, why) }) : t('skip.offline')];
     }
     root.append(el('li', { class: `check ${cls}`, 'data-check': line, 'data-state': cls },
       el('span', { class: 'mark', 'aria-hidden': 'true' }, mark),
@@ -162,6 +166,7 @@ function failureText(f, t) {
     params.step = t(`step.${f.rec.step}`);
   }
   if (f.role) params.role = t(`role.${f.role}`);
+  if (f.what) params.what = f.what.split(', ').map((w) => t(`what.${w}`)).join(', ');
   for (const key of ['signer', 'issuer', 'contract']) if (f[key]) params[key] = shortAddr(f[key]);
   return t(`f.${f.code}`, params);
 }

@@ -264,7 +264,13 @@ export function trustIndex(trust) {
 
 // ---------------------------------------------------------------------------------------
 // JSON-RPC to the configured node
-export class NodeError extends Error {}
+export class NodeError extends Error {
+  constructor(reason, message, params = {}) {
+    super(message);
+    this.reason = reason; // connection, timeout, http, answer, rpc, not_evm, wrong_chain
+    this.params = params;
+  }
+}
 
 export function rpcClient(url, { timeoutMs = 8000, fetchFn = globalThis.fetch } = {}) {
   const stats = { calls: 0, ms: 0 };
@@ -281,20 +287,21 @@ export function rpcClient(url, { timeoutMs = 8000, fetchFn = globalThis.fetch } 
         body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
       });
     } catch (exc) {
-      throw new NodeError(abort.signal.aborted ? 'the node did not answer in time' : 'no connection to the node');
+      throw abort.signal.aborted ? new NodeError('timeout', 'the node did not answer in time')
+        : new NodeError('connection', 'no connection to the node');
     } finally {
       clearTimeout(timer);
       stats.ms += performance.now() - started;
     }
-    if (!response.ok) throw new NodeError(`the node answered HTTP ${response.status}`);
+    if (!response.ok) throw new NodeError('http', `the node answered HTTP ${response.status}`, { status: response.status });
     let data;
     try {
       data = await response.json();
     } catch {
-      throw new NodeError('the node did not answer JSON-RPC');
+      throw new NodeError('answer', 'the node did not answer JSON-RPC');
     }
     if (data.error) {
-      const err = new NodeError(`${method}: ${data.error.message || 'error'}`);
+      const err = new NodeError('rpc', `${method}: ${data.error.message || 'error'}`, { method });
       err.rpc = data.error;
       throw err;
     }
@@ -505,7 +512,7 @@ export async function verifyBundleText(text, { trust = null, label = {}, node = 
         await checkOnChain(node, plan, codeHashes, fail, report, (ms) => { compute += ms; });
       } catch (exc) {
         if (!(exc instanceof NodeError)) throw exc;
-        for (const name of CHAIN_CHECKS) cannot(name, 'node', { why: exc.message });
+        for (const name of CHAIN_CHECKS) cannot(name, 'node', { why: exc.message, reason: exc.reason, ...exc.params });
       }
     }
     report.chainChecked = !report.unchecked.length;
@@ -520,12 +527,12 @@ async function checkOnChain(node, plan, codeHashes, fail, report, addCompute) {
   const { anchor, info, version, contractPinned } = plan;
   if (report.nodeChainId === undefined) {
     const chainHex = await node.call('eth_chainId', []);
-    if (typeof chainHex !== 'string' || !/^0x[0-9a-f]+$/i.test(chainHex)) throw new NodeError('not an EVM node');
+    if (typeof chainHex !== 'string' || !/^0x[0-9a-f]+$/i.test(chainHex)) throw new NodeError('not_evm', 'not an EVM node');
     report.nodeChainId = num(chainHex);
   }
   if (report.nodeChainId !== anchor.chain_id) {
-    const err = new NodeError(`wrong chain: the node has chain id ${report.nodeChainId}, expected ${anchor.chain_id}`);
-    throw err;
+    throw new NodeError('wrong_chain', `wrong chain: the node has chain id ${report.nodeChainId}, expected ${anchor.chain_id}`,
+      { chain: report.nodeChainId, expected: anchor.chain_id });
   }
   if (!contractPinned) {
     const code = await node.call('eth_getCode', [anchor.contract, 'latest']);
