@@ -61,6 +61,7 @@ def prep(
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),
     markings: Path | None = typer.Option(None, "--markings", metavar="FILE.csv", help="CSV of file name or SKU -> temple marking (52□18-140, or lens,bridge,temple columns): the scale comes from the marking; with a unit also told, a check-size."),
     unknown_scale: str | None = typer.Option(None, "--unknown-scale", metavar="assume|fail", help="No unit told and no marking: assume a typical 140 mm adult frame and mark it 'scale: assumed' (default), or fail."),
+    separate_layers: bool = typer.Option(False, "--separate-layers", help="Move the thinner of two coincident surfaces (a rim lying on a lens; they flicker) 0.05 mm out along its normals."),
     size_tolerance: str | None = typer.Option(None, "--size-tolerance", metavar="A,DBL,TEMPLE", help="Check-size tolerances in mm for lens width, bridge and temple (default 1,1,3)."),
     executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help=EXECUTOR_HELP),
 ) -> None:
@@ -81,7 +82,7 @@ def prep(
     app = app_context(ctx)
     get = app.settings.get
     frame_settings = {
-        "kind": "frame", "frame_width_mm": frame_width,
+        "kind": "frame", "frame_width_mm": frame_width, "separate_layers": separate_layers,
         "unknown_scale": get("eyewear", "unknown_scale", str, "assume", flag=unknown_scale,
                              valid=lambda v: v in ("assume", "fail"), expect="assume or fail"),
         "size_tolerance_mm": _tolerances(get("eyewear", "size_tolerance", str, "1,1,3",

@@ -25,6 +25,7 @@ def prep(
     preview: bool = typer.Option(False, "--preview", help="Also render PNG previews (headless)."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already prepared from the same input and settings."),
     executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help=EXECUTOR_HELP),
+    separate_layers: bool = typer.Option(False, "--separate-layers", help="Move the thinner of two coincident surfaces (a stone seat lying on a setting; they flicker) 0.05 mm out along its normals."),
 ) -> None:
     """Prepare ring and earring meshes for try-on: repair, metres, pose, budget, sizes, anchors.
 
@@ -41,7 +42,8 @@ def prep(
     from lgcraft.meshes.prep import warm
     from lgcraft.meshes.prep_cli import run_prep
 
-    run_prep(ctx, "jewelry", inputs, out, settings={"kind": KINDS[kind]}, profile=profile,
+    run_prep(ctx, "jewelry", inputs, out,
+             settings={"kind": KINDS[kind], "separate_layers": separate_layers}, profile=profile,
              max_triangles=max_triangles, units=units, jobs=jobs, usdz=usdz, preview=preview,
              resume=resume, job=prep_jewelry, row=jewelry_row, fields=FIELDS, warm=warm,
              table=jewelry_table, executor=executor)

@@ -59,6 +59,7 @@ class PrepSettings:
     markings: tuple[tuple[str, tuple], ...] = ()
     marking: tuple | None = None
     size_tolerance_mm: tuple[float, ...] = (1.0, 1.0, 3.0)  # check-size: lens, bridge, temple
+    separate_layers: bool = False  # offset coincident layers (lgcraft.meshes.layers)
 
     def __post_init__(self) -> None:
         if self.unknown_scale not in UNKNOWN_SCALE:
@@ -280,6 +281,19 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     finally:
         if pool:
             pool.shutdown(wait=True)
+    from lgcraft.meshes.layers import OFFSET_MM, coincident_layers, separate_layers
+
+    layers = coincident_layers(originals)
+    if layers and settings.separate_layers:
+        # on the output: its faces are a subset of the input's, so the layers are still there
+        decimated = separate_layers(decimated, coincident_layers(decimated))
+    elif layers:
+        shown = ", ".join(f"{a}/{b} {layer.area_mm2:.0f} mm\u00b2" if a != b else
+                          f"two layers of {a} {layer.area_mm2:.0f} mm\u00b2"
+                          for layer in layers for a, b in [layer.parts])
+        analysis.warnings.append(f"coincident surfaces (they flicker in every renderer): {shown}; "
+                                 f"--separate-layers moves the thinner {OFFSET_MM} mm out")
+    lap("layers")
     total_faces = sum(p.triangles for p in originals) or 1
     pairs = list(zip(originals, decimated, prepared, strict=True))
 
@@ -338,6 +352,8 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
         "parts": part_rows,
         # mirror twins the shared pass left unequal, decimated again to one budget
         "twins_balanced": [[originals[i].name, originals[j].name] for i, j in twins],
+        "coincident_layers": [layer.as_dict() for layer in layers],
+        "layers_separated": bool(layers and settings.separate_layers),
         "hausdorff_mm": max((r["hausdorff_mm"] for r in part_rows), default=0.0),
         **analysis.measurements,
         "anchors_m": {k: [c / 1000.0 for c in v] for k, v in analysis.anchors.items()},
