@@ -218,6 +218,18 @@ def regroup(parts: list[Part], kept: list[np.ndarray], analysis: Analysis, budge
     return out
 
 
+def decimate_analysed(parts: list[Part], analysis: Analysis, budget: int) -> list[Part]:
+    """The analysed parts within ``budget`` triangles, as `prep_model` makes them: one
+    simplifier pass over the repaired ``parts``, mapped onto the analysis' parts and
+    pose, mirror twins balanced."""
+    from lgcraft.meshes.decimate import balance_twins, simplify_faces
+
+    if sum(p.triangles for p in analysis.parts) <= budget:
+        return list(analysis.parts)
+    decimated = regroup(parts, simplify_faces(parts, budget), analysis, budget)
+    return balance_twins(analysis.parts, decimated)[0]
+
+
 def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dict:
     """The mesh-prep job of one file: load, repair, ``analyse`` (the trade's unit, pose
     and measurements), decimate, error check, export GLB (+USDZ, previews); returns the

@@ -6,7 +6,8 @@ through) at twice the size; pixels the model does not cover take a soft vertical
 gradient, and the image is averaged down (anti-aliased edges). The gradient and the
 shading are computed in floating point and dithered once when quantised to 8 bits, so
 neither shows bands. Shading is smooth (the vertex normals the GLB carries, as a viewer
-shows it), lit by a key, a fill and a rim light. The cameras frame the model's points
+shows it), lit by a key, a fill and a rim light; blended (transparent) surfaces show their
+front faces only, so their look does not depend on the order of their triangles. The cameras frame the model's points
 (`camera_poses`); two versions of a model rendered with the same poses compare pixel by
 pixel.
 
@@ -122,6 +123,13 @@ def render_images(scene, size: int = 512, poses: dict | None = None) -> dict[str
 
             pm = pyrender.Mesh.from_trimesh(trimesh.Trimesh(mesh.vertices, mesh.faces, process=False),
                                             smooth=True)
+        for primitive in pm.primitives:
+            material = primitive.material
+            if material is not None and getattr(material, "alphaMode", None) == "BLEND":
+                # a closed transparent shell (a lens) blended front and back in triangle
+                # order shows speckles and a tint that depends on the file's face order;
+                # its front faces alone give one steady layer
+                material.doubleSided = False
         render_scene.add(pm, pose=transform)
     camera = pyrender.PerspectiveCamera(yfov=fov, znear=0.001, zfar=100.0)
     big = size * SUPERSAMPLE
@@ -149,6 +157,20 @@ def render_images(scene, size: int = 512, poses: dict | None = None) -> dict[str
     finally:
         renderer.delete()
     return images
+
+
+def preview_difference(reference: np.ndarray, other: np.ndarray, threshold: float = 3 / 255,
+                       ) -> float:
+    """Mean absolute difference (0-255) between two previews from the same camera, over
+    the model's pixels: those where either image departs from the studio background by
+    more than ``threshold``. The background alone would water the mean down."""
+    size = reference.shape[0]
+    background = _downsample(studio_background(size * SUPERSAMPLE), SUPERSAMPLE)
+    model = ((np.abs(reference - background).max(axis=2) > threshold)
+             | (np.abs(other - background).max(axis=2) > threshold))
+    if not model.any():
+        return 0.0
+    return float(np.abs(reference - other)[model].mean() * 255.0)
 
 
 def _downsample(image: np.ndarray, factor: int) -> np.ndarray:
