@@ -323,40 +323,97 @@ def compile_command(
     target: str = typer.Option("bin", "--target", "-t", help="bin (binary image) or c (C source + header)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Output .bin file, or for C a folder (or NAME.c); default next to the script."),
+    allow_unsafe: list[str] | None = typer.Option(
+        None, "--allow-unsafe", metavar="RULE",
+        help="Compile although this check rule fails or is undecided (repeat, or comma-separate); "
+             "recorded in the image header and the report."),
+    sign: Path | None = typer.Option(None, "--sign", metavar="KEYFILE",
+                                     help="Sign the image with this Ed25519 key (PEM; make one with 'toys keygen')."),
+    max_states: int | None = MAX_STATES,
+    max_seconds: float | None = MAX_SECONDS,
+    max_memory_mb: int | None = MAX_MEMORY,
 ) -> None:
-    """Compile for the toy's C runtime: a versioned binary with header and CRC-32, or a
-    C source/header pair; prints flash and RAM used / budget and refuses over 100%.
+    """Check, then compile for the toy's C runtime: a versioned binary with header and
+    CRC-32 (optionally Ed25519-signed), or a C source/header pair; prints flash and RAM
+    used / budget and refuses over 100%. A script that fails `check` is refused (exit 1;
+    exit 3 if the check could not decide) unless --allow-unsafe names each failing rule.
 
     Example: lgcraft toys compile examples/toys/mimi.toy.yaml --target bin -o mimi.bin
     """
     _require()
-    from lgcraft.toys.workflow import compile_files, load_program, over_budget_error
+    from lgcraft.toys.check import check_program
+    from lgcraft.toys.workflow import compile_files, gate, load_program, over_budget_error
 
     app_ = app_context(ctx)
     if target not in ("bin", "c"):
         raise InputError(f"unknown target (value: {target!r})", hint="use --target bin or --target c")
+    waive = [rule.strip() for item in (allow_unsafe or []) for rule in item.split(",") if rule.strip()]
+    bounds = _bounds(app_, max_states, max_seconds, max_memory_mb)
     program = load_program(script, profile, need_profile=True, limits=_limits(app_))
+    signing_key = None
+    if sign is not None:
+        from lgcraft.toys.compiler import load_signing_key
+
+        signing_key = load_signing_key(sign)
+    with app_.out.progress("Checking before compiling", total=None) as advance:
+        report = check_program(program, bounds=bounds,
+                               progress=lambda n: advance(5000, description=f"Checking ({n} configurations)"))
+    try:
+        waivers = gate(report, waive)
+    except Exception:
+        if not app_.json_mode:
+            app_.out.err.print(_check_render(app_, report))
+        else:
+            app_.out.emit({"compiled": False, "check": _check_data(report)})
+        raise
     stem = script.name.split(".")[0]
     if output is None:
         output = script.parent / f"{stem}.bin" if target == "bin" else script.parent
-    result = compile_files(program, target, output, stem)
+    result = compile_files(program, target, output, stem, report=report, waivers=waivers, signing_key=signing_key)
     data = {k: v for k, v in vars(result).items()}
 
     def render():
         def cell(used, budget, percent):
             return f"{used} / {budget} B ({percent}%)" if budget else f"{used} B"
-        rows = [("flash (program image)", cell(result.flash_bytes, result.flash_budget_bytes, result.flash_percent)),
+        rows = [("check", result.check_outcome + (f" (waived: {', '.join(result.waived_rules)})"
+                                                  if result.waived_rules else "")),
+                ("flash (program image)", cell(result.flash_bytes, result.flash_budget_bytes, result.flash_percent)),
                 ("RAM (runtime state + expression stack)",
                  cell(result.ram_bytes, result.ram_budget_bytes, result.ram_percent)
                  + f"  = {result.ram_state_bytes} + {result.ram_stack_bytes}"),
-                ("CRC-32", result.crc32), ("written", ", ".join(result.outputs) or "nothing")]
+                ("CRC-32", result.crc32),
+                ("signature", f"Ed25519, public key {result.public_key}" if result.signed else "none"),
+                ("written", ", ".join(result.outputs) or "nothing")]
         table = app_.out.table(f"{result.script} -> {target}", ["", "used / budget"], rows)
         table.show_header = False
         return table
 
     app_.out.emit(data, render)
+    if result.waived_rules and not app_.json_mode:
+        app_.out.err.print(f"Warning: compiled despite failing check rule(s), recorded in the image header: "
+                           f"{', '.join(result.waived_rules)}", markup=False)
     if not result.fits:
         raise over_budget_error(result)
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    keyfile: Path = typer.Argument(..., metavar="KEYFILE", help="Where to write the new private key (PEM, mode 600)."),
+) -> None:
+    """Make an Ed25519 key for signing toy program images (compile --sign KEYFILE); prints
+    the public key the toy's firmware must trust (toyrt_init_signed).
+
+    Example: lgcraft toys keygen toy-signing.pem
+    """
+    _require()
+    from lgcraft.toys.compiler import generate_key
+
+    app_ = app_context(ctx)
+    public = generate_key(keyfile)
+    app_.out.emit({"keyfile": str(keyfile), "public_key": public.hex()},
+                  lambda: app_.out.panel(f"private key: {keyfile} (keep it secret)\npublic key (build into the "
+                                         f"toy's firmware): {public.hex()}", title="Ed25519 key"))
 
 
 @app.command()

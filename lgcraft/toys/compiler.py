@@ -169,6 +169,30 @@ def encode(program: Program, waivers: list[str] | tuple[str, ...] = (), signing_
     return bytes(image)
 
 
+def generate_key(path) -> bytes:
+    """Write a new Ed25519 private key (PEM, owner-only permissions) to ``path``; returns
+    the 32-byte public key. Refuses to overwrite an existing file."""
+    import os
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = Path(path)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise InputError(f"{path} exists; not overwriting a key", hint="choose a new file name") from exc
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return public_key_bytes(key)
+
+
 def load_signing_key(path):
     """An Ed25519 private key from a PEM file (``openssl genpkey -algorithm ed25519`` or
     `generate_key`); `InputError` naming the file when it is not one."""
@@ -291,8 +315,10 @@ def _c_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
 
 
-def c_sources(program: Program, image: bytes, stem: str) -> tuple[str, str]:
-    """A header (ids and runtime sizes) and a C file holding the image in flash."""
+def c_sources(program: Program, image: bytes, stem: str, public_key: bytes | None = None) -> tuple[str, str]:
+    """A header (ids and runtime sizes) and a C file holding the image in flash; with
+    ``public_key`` (a signed image) also the key the toy should trust, for
+    toyrt_init_signed()."""
     guard = f"TOY_{_c_name(stem)}_H"
     p = program
     lines = [
@@ -311,6 +337,13 @@ def c_sources(program: Program, image: bytes, stem: str) -> tuple[str, str]:
     lines += [f"#define TOY_LED_{_c_name(n)} {i}" for i, n in enumerate(p.led_names)]
     lines += [f"#define TOY_MOTOR_{_c_name(n)} {i}" for i, n in enumerate(p.motor_names)]
     lines += [f"#define TOY_VAR_{_c_name(n)} {i}" for i, n in enumerate(p.var_names)]
+    head = read_header(image)
+    if head.waivers:
+        lines += ["", f"/* Compiled despite failing checks (waived): {', '.join(head.waivers)} */"]
+    if public_key is not None:
+        lines += ["", "/* The signer's Ed25519 public key: build it into the toy's firmware and load",
+                  "   updates with toyrt_init_signed(..., TOY_TRUSTED_KEY_BYTES, ...). */",
+                  "#define TOY_TRUSTED_KEY { " + ", ".join(f"0x{b:02x}" for b in public_key) + " }"]
     lines += ["", f"#define TOY_PROGRAM_SIZE {len(image)}u",
               "extern const uint8_t toy_program[TOY_PROGRAM_SIZE];", "", f"#endif /* {guard} */", ""]
     header = "\n".join(lines)

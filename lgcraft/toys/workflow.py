@@ -98,14 +98,51 @@ class CompileResult:
     ram_percent: float | None
     fits: bool
     crc32: str
+    check_outcome: str = "not run"
+    failed_rules: list[str] | None = None
+    undecided_rules: list[str] | None = None
+    waived_rules: list[str] | None = None
+    signed: bool = False
+    public_key: str | None = None
 
 
-def compile_files(program: Program, target: str, output: Path, stem: str | None = None) -> CompileResult:
+def gate(report, allow_unsafe: list[str]) -> list[str]:
+    """The rules to record as waived; raises when a failing or undecided rule is not
+    named in ``allow_unsafe`` (exit 1 for a failure, 3 for could-not-decide)."""
+    from lgcraft.toys.check import RULES, Undecided
+
+    unknown = [rule for rule in allow_unsafe if rule not in RULES]
+    if unknown:
+        raise InputError(f"unknown rule for --allow-unsafe (value: {unknown[0]!r})",
+                         hint="rules: " + ", ".join(RULES))
+    failing = report.failed_rules + report.undecided_rules
+    missing = [rule for rule in report.failed_rules if rule not in allow_unsafe]
+    if missing:
+        raise VerificationError(
+            f"refusing to compile: {len(missing)} rule(s) fail: {', '.join(missing)}; nothing written",
+            hint="fix the script (lgcraft toys check lists each problem), or waive on the record with "
+                 + " ".join(f"--allow-unsafe {rule}" for rule in missing))
+    open_rules = [rule for rule in report.undecided_rules if rule not in allow_unsafe]
+    if open_rules:
+        first = next(r for r in report.rules if r.rule == open_rules[0])
+        raise Undecided(f"refusing to compile: could not decide: {first.rule}, {first.undecided}; nothing written",
+                        hint="raise the check's bounds, or waive with "
+                             + " ".join(f"--allow-unsafe {rule}" for rule in open_rules))
+    return [rule for rule in RULES if rule in allow_unsafe and rule in failing]
+
+
+def compile_files(program: Program, target: str, output: Path, stem: str | None = None, *,
+                  report=None, waivers: list[str] | None = None, signing_key=None) -> CompileResult:
     """Compile and write ``output``: a .bin file, or for C a folder (files named ``stem``)
-    or a ``NAME.c``/``NAME.h`` path. Over budget: nothing is written (see `fits`)."""
-    from lgcraft.toys.compiler import c_sources, encode, read_header, size_report
+    or a ``NAME.c``/``NAME.h`` path. Over budget: nothing is written (see `fits`).
+    ``report`` is the check that gated the build (see `gate`), ``waivers`` the rules
+    compiled in despite it (written into the image header), ``signing_key`` an Ed25519
+    key that signs the image."""
+    from lgcraft.toys.compiler import c_sources, encode, public_key_bytes, read_header, size_report
 
-    image = encode(program)
+    waivers = list(waivers or [])
+    image = encode(program, waivers, signing_key)
+    check = report
     report = size_report(program, image)
     result = CompileResult(
         script=program.script.name, target=target, outputs=[], flash_bytes=report.flash_bytes,
@@ -115,6 +152,11 @@ def compile_files(program: Program, target: str, output: Path, stem: str | None 
         ram_stack_bytes=report.ram_stack_bytes, ram_budget_bytes=report.ram_budget_bytes,
         ram_percent=None if report.ram_percent is None else round(report.ram_percent, 1),
         fits=report.fits, crc32=f"0x{read_header(image).crc32:08x}",
+        check_outcome=check.outcome if check is not None else "not run",
+        failed_rules=check.failed_rules if check is not None else None,
+        undecided_rules=check.undecided_rules if check is not None else None,
+        waived_rules=waivers, signed=signing_key is not None,
+        public_key=public_key_bytes(signing_key).hex() if signing_key is not None else None,
     )
     if not report.fits:
         return result
@@ -127,7 +169,8 @@ def compile_files(program: Program, target: str, output: Path, stem: str | None 
         else:
             stem, folder = stem or output.name, output
         ident = "".join(ch if ch.isalnum() else "_" for ch in stem)
-        header, source = c_sources(program, image, ident)
+        header, source = c_sources(program, image, ident,
+                                   public_key_bytes(signing_key) if signing_key is not None else None)
         write_atomic(folder / f"{ident}.h", header.encode())
         write_atomic(folder / f"{ident}.c", source.encode())
         result.outputs = [str(folder / f"{ident}.h"), str(folder / f"{ident}.c")]
