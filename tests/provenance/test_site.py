@@ -236,6 +236,10 @@ def build_corpus(world, k) -> list[Case]:
     wrong_block["anchors"][0]["block_number"] += 1
     cases.append(Case("attack 6: anchoring block not the bundle's", dumps(wrong_block), 1, label))
     cases.append(Case("attack 6: 100k nested arrays", "[" * 100_000 + "]" * 100_000, 2, label))
+    deep = dumps(ring).replace('"note": "', '"note": ' + "[" * 29 + '"', 1).replace(
+        'shank."', 'shank."' + "]" * 29, 1)  # 33 levels with the bundle's own 4
+    assert deep.count("[" * 29) == 1
+    cases.append(Case("attack 6: a record nested 33 deep", deep, 2, label))
     # what was right before and stays right
     edited = json.loads(dumps(ring))
     edited["records"][2]["body"]["stones"][0]["carat_hundredths"] = 152

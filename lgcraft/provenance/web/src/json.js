@@ -5,8 +5,9 @@
 // keys, keeps numbers it cannot hold exactly as marked text (`Num`), and checks size
 // and nesting before it recurses, so a hostile file ends in a named error, not a crash.
 
-export const MAX_BUNDLE_BYTES = 8 * 1024 * 1024;
-export const MAX_DEPTH = 64;
+// lgcraft/provenance/strictjson.py's limits
+export const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+export const MAX_DEPTH = 32;
 
 export class MalformedError extends Error {
   constructor(message) {
@@ -27,9 +28,8 @@ const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 export function parseStrict(text, { maxDepth = MAX_DEPTH, maxBytes = MAX_BUNDLE_BYTES } = {}) {
-  if (text.length > maxBytes) {
-    throw new MalformedError(`file is ${text.length} characters, more than the ${maxBytes} allowed`);
-  }
+  const size = text.length * 3 > maxBytes ? new TextEncoder().encode(text).length : text.length;
+  if (size > maxBytes) throw new MalformedError(`${size} bytes, more than the limit of ${maxBytes} bytes`);
   // nesting is measured before parsing, so a deep file never reaches the recursion
   let depth = 0;
   let inString = false;
