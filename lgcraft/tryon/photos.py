@@ -147,7 +147,7 @@ class Session:
         if render:
             from lgcraft.tryon.render import Compositor
 
-            self.compositor = Compositor()
+            self.compositor = Compositor(background=True)
         self._meshes: dict[tuple[str, int], object] = {}
 
     def __enter__(self) -> Session:

@@ -16,8 +16,10 @@ untouched.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +32,77 @@ DEFAULT_MATERIAL = {"pbrMetallicRoughness": {"baseColorFactor": [0.08, 0.08, 0.0
 SUPERSAMPLE_MAX_PIXELS = 700 * 700  # windows up to this size render at 2x
 
 
+class _TrimeshOnDemand(types.ModuleType):
+    """Stands in for ``trimesh`` while pyrender imports: pyrender needs trimesh only in
+    ``Mesh.from_trimesh`` and scene bounds, which drawing placed primitives never calls,
+    and ``import trimesh`` costs ~0.5 s (scipy.spatial behind it). Its submodules
+    (``trimesh.transformations``) import for real; any other attribute imports the real
+    trimesh then and hands it over, so later users in the process see no difference."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if sys.modules.get("trimesh") is self:
+            del sys.modules["trimesh"]
+        import importlib
+
+        real = importlib.import_module("trimesh")
+        return getattr(real, name)
+
+
+class _SceneGraph:
+    """The part of networkx.DiGraph pyrender's Scene uses: nodes with one parent each
+    (edges point child -> parent, up to 'world')."""
+
+    def __init__(self) -> None:
+        self._parent: dict = {}
+        self._children: dict = {}
+
+    def add_node(self, node) -> None:
+        self._parent.setdefault(node, None)
+        self._children.setdefault(node, set())
+
+    def add_edge(self, child, parent) -> None:
+        self.add_node(child)
+        self.add_node(parent)
+        self._parent[child] = parent
+        self._children[parent].add(child)
+
+    def neighbors(self, node):
+        parent = self._parent[node]
+        return iter(() if parent is None else (parent,))
+
+    def remove_node(self, node) -> None:
+        parent = self._parent.pop(node)
+        if parent is not None and parent in self._children:
+            self._children[parent].discard(node)
+        for child in self._children.pop(node, ()):
+            if self._parent.get(child) is node:
+                self._parent[child] = None
+
+
+def _shortest_path(graph: _SceneGraph, source, target) -> list:
+    path = [source]
+    while path[-1] != target:
+        parent = graph._parent.get(path[-1])
+        if parent is None:
+            raise ValueError(f"no path from {source!r} to {target!r}")
+        path.append(parent)
+    return path
+
+
+def _networkx_lite() -> types.ModuleType:
+    """A stand-in for networkx in pyrender's scene module: ``import networkx`` costs
+    ~0.3 s for a parent-pointer tree (see `_SceneGraph`)."""
+    module = types.ModuleType("networkx")
+    module.DiGraph = _SceneGraph
+    module.shortest_path = _shortest_path
+    return module
+
+
 def import_pyrender():
-    """pyrender for offscreen EGL rendering, without its viewer (pyglet: ~0.2 s)."""
+    """pyrender for offscreen EGL rendering, without its viewer (pyglet: ~0.2 s) and,
+    unless already loaded, without trimesh (see `_TrimeshOnDemand`)."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     try:
         if "pyrender" not in sys.modules:
@@ -43,6 +114,16 @@ def import_pyrender():
                 raise ImportError("pyrender")
             package = importlib.util.module_from_spec(spec)  # its __init__ not run
             sys.modules["pyrender"] = package
+            stand_in = None
+            real_networkx = sys.modules.get("networkx")
+            sys.modules["networkx"] = _networkx_lite()  # only pyrender.scene sees it
+            if "trimesh" not in sys.modules:
+                trimesh_spec = importlib.util.find_spec("trimesh")
+                if trimesh_spec is not None:
+                    stand_in = _TrimeshOnDemand("trimesh")
+                    stand_in.__path__ = list(trimesh_spec.submodule_search_locations)
+                    stand_in.__spec__ = trimesh_spec
+                    sys.modules["trimesh"] = stand_in
             try:
                 for name in ("constants", "camera", "light", "material", "texture", "primitive",
                              "mesh", "node", "scene", "offscreen"):
@@ -54,6 +135,13 @@ def import_pyrender():
                 for key in [k for k in sys.modules if k == "pyrender" or k.startswith("pyrender.")]:
                     del sys.modules[key]
                 raise
+            finally:
+                if stand_in is not None and sys.modules.get("trimesh") is stand_in:
+                    del sys.modules["trimesh"]  # a later import gets the real package
+                if real_networkx is not None:
+                    sys.modules["networkx"] = real_networkx
+                else:
+                    del sys.modules["networkx"]
         import pyrender
     except Exception as exc:
         raise DependencyError(f"no headless renderer ({type(exc).__name__}: {exc})",
@@ -79,11 +167,13 @@ def _texture(pyrender, gltf_texture, channels: str):
 
 def pyrender_material(pyrender, material, cache: dict):
     """A glTF material (GltfMaterial or None) as a pyrender MetallicRoughnessMaterial."""
-    key = id(material)
-    if key in cache:
-        return cache[key][1]
     spec = getattr(material, "spec", None) or DEFAULT_MATERIAL
     textures = getattr(material, "textures", []) or []
+    # parts read from one file share texture objects but not material objects: key on
+    # the material's content, so each texture is decoded and uploaded once
+    key = ("material", json.dumps(spec, sort_keys=True, default=str), tuple(map(id, textures)))
+    if key in cache:
+        return cache[key][1]
     pbr = spec.get("pbrMetallicRoughness", {}) or {}
     colour = [float(c) for c in pbr.get("baseColorFactor", [1.0, 1.0, 1.0, 1.0])]
     alpha_mode = spec.get("alphaMode", "OPAQUE")
@@ -96,10 +186,14 @@ def pyrender_material(pyrender, material, cache: dict):
     def texture(info, channels):
         if isinstance(info, dict) and isinstance(info.get("index"), int) \
                 and 0 <= info["index"] < len(textures):
-            try:
-                return _texture(pyrender, textures[info["index"]], channels)
-            except Exception:  # an undecodable texture: the factors alone
-                return None
+            source = textures[info["index"]]
+            tex_key = ("texture", id(source), channels)
+            if tex_key not in cache:
+                try:
+                    cache[tex_key] = (source, _texture(pyrender, source, channels))
+                except Exception:  # an undecodable texture: the factors alone
+                    cache[tex_key] = (source, None)
+            return cache[tex_key][1]
         return None
 
     made = pyrender.MetallicRoughnessMaterial(
@@ -114,7 +208,7 @@ def pyrender_material(pyrender, material, cache: dict):
         alphaCutoff=float(spec.get("alphaCutoff", 0.5)),
         doubleSided=bool(spec.get("doubleSided", False)),
     )
-    cache[key] = (material, made)  # keep the material alive: its id stays unique
+    cache[key] = (textures, made)  # keep the textures alive: their ids stay unique
     return made
 
 
@@ -122,10 +216,9 @@ def part_mesh(pyrender, part, cache: dict):
     """A model part (mm) as a pyrender mesh, smooth normals, the file's UVs and material."""
     from lgcraft.meshes.gltf import vertex_normals
 
-    uv = None
-    if part.uv is not None:
-        uv = part.uv.copy()
-        uv[:, 1] = 1.0 - uv[:, 1]  # back to glTF's top-left origin (pyrender uploads rows as-is)
+    # part UVs have trimesh's bottom-left origin, which is pyrender's too (it uploads
+    # images bottom row first)
+    uv = part.uv
     primitive = pyrender.Primitive(
         positions=part.vertices.astype(np.float32),
         normals=vertex_normals(part.vertices, part.faces).astype(np.float32),
@@ -135,13 +228,74 @@ def part_mesh(pyrender, part, cache: dict):
     return pyrender.Mesh([primitive], name=part.name)
 
 
+def _release_context(renderer) -> None:
+    """Make the renderer's EGL context current in no thread, so another may take it."""
+    platform = getattr(renderer, "_platform", None)
+    display = getattr(platform, "_egl_display", None)
+    if display is None:
+        return
+    from OpenGL.EGL import EGL_NO_CONTEXT, EGL_NO_SURFACE, eglMakeCurrent
+
+    eglMakeCurrent(display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT)
+
+
 class Compositor:
     """Holds the offscreen renderer; composites many models on many photos."""
 
-    def __init__(self) -> None:
-        self.pyrender = import_pyrender()
+    def __init__(self, background: bool = False) -> None:
+        """``background``: import pyrender, open the GL context and compile the usual
+        shaders on another thread (GL calls release the GIL), while this one finds the
+        face; the first composite waits for it."""
         self._renderer = None
         self.material_cache: dict = {}
+        self._warm_error: BaseException | None = None
+        self._warming = None
+        if background:
+            import threading
+
+            self._warming = threading.Thread(target=self._warm, name="lgcraft-gl-warmup", daemon=True)
+            self._warming.start()
+        else:
+            self.pyrender = import_pyrender()
+
+    def _warm(self) -> None:
+        try:
+            self.pyrender = import_pyrender()
+            pyrender = self.pyrender
+            renderer = self._render_target(32, 32)
+            scene = pyrender.Scene(bg_color=[0.0, 0.0, 0.0, 0.0], ambient_light=[0.4, 0.4, 0.4])
+            pixels = np.full((4, 4, 4), 200, np.uint8)
+            quad = np.array([[-1, -1, -5], [1, -1, -5], [1, 1, -5]], np.float32)
+            normals = np.tile(np.float32([0, 0, 1]), (3, 1))
+            uv = np.float32([[0, 0], [1, 0], [1, 1]])
+            materials = [  # the photo's (emissive texture), a plain frame's, a textured lens's
+                pyrender.MetallicRoughnessMaterial(
+                    baseColorFactor=[0, 0, 0, 1], metallicFactor=1.0, roughnessFactor=1.0,
+                    emissiveFactor=[1, 1, 1], doubleSided=True,
+                    emissiveTexture=pyrender.Texture(source=pixels, source_channels="RGBA")),
+                pyrender.MetallicRoughnessMaterial(baseColorFactor=[0.1, 0.1, 0.1, 1.0]),
+                pyrender.MetallicRoughnessMaterial(
+                    baseColorFactor=[1, 1, 1, 0.5], alphaMode="BLEND",
+                    baseColorTexture=pyrender.Texture(source=pixels, source_channels="RGBA")),
+            ]
+            for material in materials:
+                scene.add(pyrender.Mesh([pyrender.Primitive(
+                    positions=quad, normals=normals, texcoord_0=uv, indices=np.uint32([[0, 1, 2]]),
+                    material=material)]))
+            scene.add(pyrender.IntrinsicsCamera(fx=32, fy=32, cx=16, cy=16, znear=0.1, zfar=10.0))
+            scene.add(pyrender.DirectionalLight(intensity=1.0))
+            renderer.render(scene)
+            _release_context(renderer)  # pyrender's EGL make_uncurrent does nothing
+        except BaseException as exc:  # re-raised where the renderer is first needed
+            self._warm_error = exc
+
+    def _ready(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
+            if self._warm_error is not None:
+                error, self._warm_error = self._warm_error, None
+                raise error
 
     def __enter__(self) -> Compositor:
         return self
@@ -150,6 +304,9 @@ class Compositor:
         self.close()
 
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         if self._renderer is not None:
             self._renderer.delete()
             self._renderer = None
@@ -167,11 +324,13 @@ class Compositor:
         return self._renderer
 
     def mesh_of(self, part):
+        self._ready()
         return part_mesh(self.pyrender, part, self.material_cache)
 
     def composite(self, photo_rgb: np.ndarray, camera, layers: list[Layer],
                   occluder: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         """(the photo with the layers drawn on it, the layers' coverage 0-1 per pixel)."""
+        self._ready()
         pyrender = self.pyrender
         height, width = photo_rgb.shape[:2]
         coverage = np.zeros((height, width), dtype=np.float32)
@@ -203,7 +362,8 @@ class Compositor:
 
         def photo_mesh(vertices: np.ndarray, faces: np.ndarray):
             pix = camera.project(vertices)
-            uv = np.column_stack([(pix[:, 0] - x0) / win_w, (pix[:, 1] - y0) / win_h])
+            # pyrender uploads images bottom row first: v = 0 is the window's bottom edge
+            uv = np.column_stack([(pix[:, 0] - x0) / win_w, 1.0 - (pix[:, 1] - y0) / win_h])
             primitive = pyrender.Primitive(positions=vertices.astype(np.float32),
                                            texcoord_0=uv.astype(np.float32),
                                            normals=np.tile([0.0, 0.0, 1.0], (len(vertices), 1)).astype(np.float32),
