@@ -6,8 +6,8 @@
   length is the wall there. Knife-edge ridges and the sides of engraved strokes are not
   "walls" in this sense (their faces meet at an angle or belong to the engraving's own
   check).
-- prongs: each prong sliced square to its own axis (fitted to its faces) at a third and
-  two thirds of its free length; the diameter is the slice's smallest width.
+- prongs: the metal sliced across at several heights between the shank and the seat
+  (clear of the gallery rail); each prong's diameter is its slices' smallest width.
 - engraving: the groove floors' depth below the untouched surface, and the strokes'
   width from the groove openings rasterised at 0.01 mm: at each pixel the shortest run
   across it (rows, columns, diagonals), the 10th percentile over the strokes.
@@ -214,7 +214,7 @@ def prong_diameters(solid, vertices, faces, face_region, regions, piece) -> list
     knee_y = seat.girdle_bottom_y - 0.45 * (seat.girdle_bottom_y - seat.culet_y)
     rail = max(0.85, 0.8 * piece.order.prong_diameter_mm) / 2 + 0.15
     shank_top = piece.order.band.inner_radius_mm + piece.order.band.thickness_mm
-    heights = [y for y in np.linspace(shank_top + 0.3, seat.girdle_bottom_y - 0.45, 7)
+    heights = [y for y in np.linspace(shank_top + 0.3, seat.girdle_bottom_y - 0.45, 5)
                if abs(y - knee_y) > rail]
     rotation = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # Y -> Z; (x, z) -> (x, -z)
     widths: dict[str, tuple[float, float]] = {}

@@ -15,7 +15,7 @@ import numpy as np
 
 from lgcraft.errors import InputError, OperationError
 
-BAND_SEGMENTS = 192
+BAND_SEGMENTS = 160
 
 
 @dataclass
@@ -43,7 +43,7 @@ def _tagged(solid, name: str, regions: dict[int, str]):
 def _band(section, segments: int = BAND_SEGMENTS):
     from manifold3d import CrossSection, Manifold
 
-    return Manifold.revolve(CrossSection([section.polygon(24)]), segments)
+    return Manifold.revolve(CrossSection([section.polygon(20)]), segments)
 
 
 def _signet_head(section, face: tuple[float, float], top_y: float):

@@ -14,7 +14,7 @@ import io
 import numpy as np
 
 
-def _candidates(tri2d: np.ndarray, width: int, height: int, chunk: int = 2_000_000):
+def _candidates(tri2d: np.ndarray, width: int, height: int, chunk: int = 1_000_000):
     """Yield (triangle index, pixel x, pixel y, barycentrics) for pixel centres inside
     each 2-D triangle (m, 3, 2) in pixel units."""
     lo = np.floor(tri2d.min(axis=1) - 0.5).astype(np.int64) + 1
@@ -81,7 +81,7 @@ def zbuffer(tri_screen: np.ndarray, width: int, height: int, cull: bool = True) 
         nearer = z < depth[pixel]
         # among candidates of one pixel in this chunk, the last write (the nearest) wins
         face[pixel[nearer]] = keep[tri[nearer]]
-        np.minimum.at(depth, pixel, z)
+        depth[pixel[nearer]] = z[nearer]
     return face.reshape(height, width)
 
 
@@ -186,5 +186,5 @@ def png_bytes(image: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG", optimize=False, compress_level=3)
+    Image.fromarray(image).save(buf, format="PNG", optimize=False, compress_level=1)
     return buf.getvalue()
