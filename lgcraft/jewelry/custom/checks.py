@@ -126,41 +126,51 @@ def wall_thickness(solid, vertices, faces, face_region, regions: dict[int, str],
     prong is not outvoted by the shank. A part's wall is its thinnest patch, not its
     thinnest ray: the k-th smallest of its opposite-wall lengths, k = max(3, 3 % of
     its rays), so a single ray grazing the rim of a seat notch does not fail a piece.
+    Rays that start or end on the side of an engraved stroke measure the land beside a
+    groove, not a wall: the engraving's own checks cover it.
     """
+    from lgcraft.meshes.kdtree import kdtree, nearest
+
     centres, normals, area = _face_frames(vertices, faces)
     rng = np.random.default_rng(seed)
-    best = (math.inf, "", None)
-    samples = 0
+    engraving = next((k for k, v in regions.items() if v == "engraving"), None)
+    radial = centres[:, :2] / np.maximum(np.linalg.norm(centres[:, :2], axis=1), 1e-9)[:, None]
+    stroke_side = (face_region == engraving) & (np.abs(np.einsum("ij,ij->i", normals[:, :2], radial)) < 0.7)
+    starts, lengths, regions_of = [], [], []
     for rid, region in regions.items():
-        chosen = np.flatnonzero((face_region == rid) & (area > 1e-6))
-        if region == "engraving" and len(chosen):
-            # the strokes' side walls face along the surface (the land between two
-            # strokes is the engraving's own check); the groove floors are walls
-            radial = centres[chosen, :2] / np.maximum(np.linalg.norm(centres[chosen, :2], axis=1), 1e-9)[:, None]
-            chosen = chosen[np.abs(np.einsum("ij,ij->i", normals[chosen, :2], radial)) > 0.7]
+        chosen = np.flatnonzero((face_region == rid) & (area > 1e-6) & ~stroke_side)
         if not len(chosen):
             continue
         count = rays_per_region * (3 if region == "shank" else 1)
         if len(chosen) > count:
             chosen = rng.choice(chosen, count, replace=False, p=area[chosen] / area[chosen].sum())
-        found = []
         for i in chosen:
             start = centres[i] - normals[i] * 1e-4
             hits = solid.ray_cast(tuple(start), tuple(start - normals[i] * reach_mm))
             if not hits:
                 continue
             hit = hits[0]  # its distance is the fraction of the segment
-            samples += 1
             if float(np.dot(np.asarray(hit.normal), normals[i])) > -0.866:
                 continue  # not two opposite walls: an edge, a ridge, a corner
-            found.append((hit.distance * reach_mm + 1e-4, i))
-        if not found:
+            starts.append(i)
+            lengths.append((hit.distance * reach_mm + 1e-4, hit.position))
+            regions_of.append(region)
+    if not starts:
+        return math.inf, "", 0
+    ends = np.array([p for _, p in lengths], dtype=float)
+    _, hit_face = nearest(kdtree(centres), ends)
+    best = (math.inf, "", None)
+    by_region: dict[str, list[tuple[float, int]]] = {}
+    for k, i in enumerate(starts):
+        if stroke_side[int(hit_face[k])]:
             continue
+        by_region.setdefault(regions_of[k], []).append((lengths[k][0], i))
+    for region, found in by_region.items():
         found.sort()
         thickness, i = found[min(len(found) - 1, max(2, int(0.03 * len(found))))]
         if thickness < best[0]:
             best = (thickness, region, centres[i])
-    return best[0], (_where(best[1], best[2]) if best[2] is not None else ""), samples
+    return best[0], (_where(best[1], best[2]) if best[2] is not None else ""), len(starts)
 
 
 def _min_width(points: np.ndarray) -> float:

