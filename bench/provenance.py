@@ -5,10 +5,15 @@
    ``sha256(json.dumps(record, sort_keys=True))`` loop over the same records, both run
    alternately in this process (best of --rounds, as timeit does; target at most 3x).
 2. Gas of anchoring that whole batch in one transaction on the embedded chain (same
-   EVM rules as anvil or mainnet), and gas per record.
+   EVM rules as anvil or mainnet), and gas per record, with anchor contract v2 (roots
+   per issuer) beside v1 (first sender wins) in the same run.
 3. Offline verification of one bundle (5 signed records of a ring inside that 100k
-   batch): parse + JSON Schema + record hashes + EIP-712 recovery + hash chain +
-   Merkle paths (target under 2 ms), and the proof size.
+   batch): strict parse (duplicate keys, depth) + JSON Schema + record hashes + EIP-712
+   recovery + hash chain + Merkle paths + signers against a trust list (target under
+   2 ms), and the proof size.
+3b. On-chain verification against a real anvil node (started here): each check is one
+   call (eth_getCode, eth_call anchored, eth_getTransactionReceipt, eth_getBlockByNumber);
+   the time of one call and of the whole verify.
 4. Cold start of the embedded dev chain in a fresh process, against ``import typer``.
 
     python bench/provenance.py [--records 100000] [--rounds 3] [--json]
@@ -112,25 +117,31 @@ def measure_ingest(records: list[dict], rounds: int) -> dict:
 
 
 def measure_gas(root: str, leaf_count: int) -> dict:
+    """Deploy and anchor with contract v2 and v1 on one embedded chain (same EVM rules)."""
     from lgcraft.provenance.chain import open_embedded
     from lgcraft.provenance.signing import signer_from_private_key
 
     signer = signer_from_private_key(KEY)
+    out: dict = {"leaf_count": leaf_count}
     with tempfile.TemporaryDirectory() as folder:
         client = open_embedded(Path(folder))
         try:
             client.ensure_funds(signer.address)
-            deploy = client.build_deploy(signer, client.nonce(signer.address))
-            client.send_raw(deploy.raw)
-            deployed = client.wait(deploy.tx_hash, 1, 30)
-            tx = client.build_anchor(signer, deployed.contract_address, root, leaf_count, client.nonce(signer.address))
-            client.send_raw(tx.raw)
-            receipt = client.wait(tx.tx_hash, 1, 30)
+            for version in (2, 1):
+                deploy = client.build_deploy(signer, client.nonce(signer.address), version=version)
+                client.send_raw(deploy.raw)
+                deployed = client.wait(deploy.tx_hash, 1, 30)
+                tx = client.build_anchor(signer, deployed.contract_address, root, leaf_count,
+                                         client.nonce(signer.address))
+                client.send_raw(tx.raw)
+                receipt = client.wait(tx.tx_hash, 1, 30)
+                suffix = "" if version == 2 else "_v1"
+                out.update({f"deploy_gas{suffix}": deployed.gas_used, f"anchor_gas{suffix}": receipt.gas_used,
+                            f"gas_per_record{suffix}": receipt.gas_used / leaf_count,
+                            f"gas_per_record_batch_1000{suffix}": receipt.gas_used / 1000})
         finally:
             client.close()
-    return {"deploy_gas": deployed.gas_used, "anchor_gas": receipt.gas_used, "leaf_count": leaf_count,
-            "gas_per_record": receipt.gas_used / leaf_count,
-            "gas_per_record_batch_1000": receipt.gas_used / 1000}
+    return out
 
 
 def build_bundle(count: int) -> dict:
@@ -160,42 +171,119 @@ def build_bundle(count: int) -> dict:
                 "proof": {"root": root, "leaf_index": pos, "leaf_count": count,
                           "siblings": ["0x" + s.hex() for s in merkle.proof_for(levels, pos)]}}
                for pos, (body, rh, sig, salt) in zip(positions, signed, strict=True)]
-    return {"format": "lgcraft-provenance-bundle", "version": 1, "merkle": merkle.MERKLE_VERSION,
+    return {"format": "lgcraft-provenance-bundle", "version": 2, "merkle": merkle.MERKLE_VERSION,
             "canonicalization": "RFC8785", "hash": "sha-256",
             "signature": {"scheme": "EIP-712", "domain": DOMAIN, "primary_type": "ProvenanceRecord"},
             "item_id": events[0]["item_id"], "exported_at": "2025-04-02T12:00:00+00:00",
             "anchors": [{"root": root, "leaf_count": count, "chain_id": 131277322940537,
-                         "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "issuer": signer.address,
+                         "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "contract_version": 2,
+                         "issuer": signer.address,
                          "tx_hash": "0x" + "11" * 32, "block_number": 3, "block_hash": "0x" + "22" * 32,
                          "block_time": 1743566400}],
             "records": records}
 
 
+def bench_trust(chain_ids: tuple[int, ...] = (131277322940537, 31337)):
+    """The bench's one signer (anvil account 0) as a one-key workshop holding every role."""
+    from lgcraft.provenance.trust import AnchorEntry, TrustList, add_entry
+
+    names = [name for name, _ in ACTORS] + ["GIA Laboratory, Hong Kong", "Shenzhen Assay Office",
+                                            "Longgang Jewelry Flagship Store"]
+    trust = TrustList(None)
+    org = add_entry(trust, name="Bench workshop", roles=["maker", "setter", "lab", "assay_office", "retailer"],
+                    addresses=[ACTORS[0][1]], names=names, dev=True)
+    org.anchors += [AnchorEntry(c, ACTORS[0][1]) for c in chain_ids]
+    return trust
+
+
 def measure_verify(count: int, repeats: int = 300) -> dict:
     from lgcraft.provenance.bundle import check_bundle_shape, verify_bundle
+    from lgcraft.provenance.strictjson import loads_strict
 
     bundle = build_bundle(count)
+    trust = bench_trust()
     text = json.dumps(bundle, indent=1)
-    report = verify_bundle(bundle)
-    assert report.valid, report.failures
+    report = verify_bundle(bundle, trust=trust)
+    assert report.status == "unchecked" and not report.failures, report.failures  # offline: never VALID
     check_bundle_shape(json.loads(text))  # warm caches (schema compile happens once per process)
-    full, core = [], []
+    full, core, plain = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        data = json.loads(text)
+        data = loads_strict(text, "bench")
         check_bundle_shape(data)
-        verify_bundle(data)
+        verify_bundle(data, trust=trust)
         full.append(time.perf_counter() - start)
         start = time.perf_counter()
-        verify_bundle(data)
+        verify_bundle(data, trust=trust)
         core.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        json.loads(text)
+        plain.append(time.perf_counter() - start)
     siblings = len(bundle["records"][0]["proof"]["siblings"])
     proof_json = json.dumps(bundle["records"][0]["proof"])
     return {"bundle_records": len(bundle["records"]), "batch_size": count,
             "verify_ms": statistics.median(full) * 1e3, "verify_core_ms": statistics.median(core) * 1e3,
-            "verify_best_ms": min(full) * 1e3,
+            "verify_best_ms": min(full) * 1e3, "plain_json_parse_ms": statistics.median(plain) * 1e3,
             "bundle_bytes": len(text.encode()), "siblings_per_proof": siblings,
             "proof_json_bytes": len(proof_json.encode()), "proof_binary_bytes": siblings * 32 + 8}
+
+
+def measure_onchain(count: int = 1000, repeats: int = 20) -> dict:
+    """A bundle whose root is anchored on a real anvil node, verified with every chain
+    check: the time of one call (eth_call anchored) and of the whole verify."""
+    from lgcraft.provenance.bundle import verify_bundle
+    from lgcraft.provenance.chain import open_rpc
+    from lgcraft.provenance.signing import signer_from_private_key
+    from lgcraft.tools import find_tool
+
+    binary = find_tool("anvil")
+    if binary is None:
+        return {"skipped": "anvil not found (scripts/install.sh installs it)"}
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    node = subprocess.Popen([binary, "--port", str(port), "--silent"], stdout=subprocess.DEVNULL)
+    try:
+        client = open_rpc(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.block_number()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        signer = signer_from_private_key(KEY)
+        bundle = build_bundle(count)
+        anchor = bundle["anchors"][0]
+        deploy = client.build_deploy(signer, client.nonce(signer.address))
+        client.send_raw(deploy.raw)
+        contract = client.wait(deploy.tx_hash, 1, 30).contract_address
+        tx = client.build_anchor(signer, contract, anchor["root"], count, client.nonce(signer.address))
+        client.send_raw(tx.raw)
+        receipt = client.wait(tx.tx_hash, 1, 30)
+        anchor.update(chain_id=31337, contract=contract, tx_hash=tx.tx_hash, block_number=receipt.block_number,
+                      block_hash=receipt.block_hash, block_time=client.block_time(receipt.block_number))
+        trust = bench_trust()
+        report = verify_bundle(bundle, trust=trust, chain=lambda _: client)
+        assert report.valid, report.failures
+        calls, whole = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            client.anchored(contract, signer.address, anchor["root"])
+            calls.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            verify_bundle(bundle, trust=trust, chain=lambda _: client)
+            whole.append(time.perf_counter() - start)
+        client.close()
+    finally:
+        node.terminate()
+        node.wait(10)
+    return {"one_call_ms": statistics.median(calls) * 1e3, "verify_online_ms": statistics.median(whole) * 1e3,
+            "calls_per_root": 4}
 
 
 def measure_record_path(records: list[dict]) -> dict:
@@ -252,6 +340,7 @@ def main() -> None:
     results = {"ingest": measure_ingest(records, args.rounds)}
     results["gas"] = measure_gas(results["ingest"]["root"], args.records)
     results["verify"] = measure_verify(args.records)
+    results["onchain"] = measure_onchain()
     results["record_path"] = measure_record_path(records[: args.record_path])
     results["cold_start"] = measure_cold_start()
     if args.json:
@@ -261,11 +350,21 @@ def main() -> None:
     print(f"ingest+canonicalise+hash+tree, {i['records']:,} records: {i['pipeline_s']:.2f} s "
           f"({i['us_per_record']:.1f} us/record) vs json.dumps(sort_keys)+sha256 {i['baseline_s']:.2f} s: "
           f"ratio {i['ratio']:.2f}x best of {args.rounds}, {i['ratio_median']:.2f}x median (target <= 3x)")
-    print(f"anchor one batch of {g['leaf_count']:,}: {g['anchor_gas']:,} gas = {g['gas_per_record']:.3f} gas/record "
-          f"({g['gas_per_record_batch_1000']:.1f} for a batch of 1,000); deploy {g['deploy_gas']:,} gas")
+    print(f"anchor one batch of {g['leaf_count']:,}, contract v2: {g['anchor_gas']:,} gas = "
+          f"{g['gas_per_record']:.3f} gas/record ({g['gas_per_record_batch_1000']:.1f} for a batch of 1,000); "
+          f"deploy {g['deploy_gas']:,} gas")
+    print(f"  contract v1 in the same run: anchor {g['anchor_gas_v1']:,} gas (v2/v1 "
+          f"{g['anchor_gas'] / g['anchor_gas_v1']:.3f}x); deploy {g['deploy_gas_v1']:,} gas")
     print(f"verify one bundle offline ({v['bundle_records']} records, batch of {v['batch_size']:,}): "
           f"median {v['verify_ms']:.2f} ms (best {v['verify_best_ms']:.2f} ms) with parse+schema, "
-          f"{v['verify_core_ms']:.2f} ms checks only (target < 2 ms)")
+          f"{v['verify_core_ms']:.2f} ms checks only (target < 2 ms); a plain json.loads of it "
+          f"{v['plain_json_parse_ms']:.2f} ms")
+    o = results["onchain"]
+    if "skipped" in o:
+        print(f"on-chain verify: skipped, {o['skipped']}")
+    else:
+        print(f"on-chain verify against anvil: one call (eth_call anchored) {o['one_call_ms']:.2f} ms median; "
+              f"the whole verify with {o['calls_per_root']} calls per root {o['verify_online_ms']:.2f} ms")
     print(f"proof size: {v['siblings_per_proof']} siblings = {v['proof_json_bytes']} bytes JSON "
           f"({v['proof_binary_bytes']} binary); bundle {v['bundle_bytes']:,} bytes")
     r = results["record_path"]

@@ -234,10 +234,11 @@ class ChainClient:
             return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
         return {"gasPrice": int(self.w3.eth.gas_price)}
 
-    def build_deploy(self, signer, nonce: int) -> SentTx:
+    def build_deploy(self, signer, nonce: int, version: int = 2) -> SentTx:
+        """The deploy transaction of the anchor contract ``version`` (2; 1 only for benchmarks)."""
         from lgcraft.provenance.contract import load_artifact
 
-        artifact = load_artifact(2)
+        artifact = load_artifact(version)
 
         def build():
             tx = {"from": signer.address, "data": artifact["bytecode"], "nonce": nonce,
