@@ -492,7 +492,10 @@ def anchor_command(
             raise
         finally:
             client.close()
-        _add_own_trust_entry(app, folder, signer, stored_network(st), None)
+        try:
+            _add_own_trust_entry(app, folder, signer, stored_network(st), None)
+        except InputError as exc:  # the batches are anchored; a trust list we cannot edit is a warning
+            app.out.warn(f"your own trust entry was not added: {exc.message}")
     for gone in (result.recheck.reverted if result.recheck else []):
         app.out.warn(f"batch {gone['batch_id']} (root {gone['root'][:18]}..., block {gone['block_number']}) left "
                      f"the chain in a reorganisation: its {gone['records']} record(s) were anchored again")
