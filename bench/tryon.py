@@ -1,6 +1,9 @@
 """Benchmark: photo try-on. Every figure is measured in this one run, ratios against a
 baseline run alongside (interleaved, best and median of N).
 
+0. Scale: the PD read from 13 variants of one photo, the estimator against one plain
+   reading of the iris landmarks.
+
     python bench/tryon.py            # N = 5
     python bench/tryon.py --quick    # N = 2
 
@@ -113,6 +116,46 @@ def summary(label: str, times: list[tuple[float, float]]) -> tuple[float, float]
     return best, median
 
 
+def scale_spread() -> None:
+    """The PD read from variants of one photo: the estimator against one plain reading."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from lgcraft.tryon.face import analyse_face
+    from lgcraft.tryon.landmarks import FaceMeshModel, Photo
+    from lgcraft.tryon.scale import pd_from_points
+
+    rgb = np.asarray(Image.open(PHOTO).convert("RGB"))
+    image = Image.fromarray(rgb)
+    w, h = image.size
+    variants = {"original": rgb, "mirrored": np.ascontiguousarray(rgb[:, ::-1]),
+                "cropped": np.ascontiguousarray(rgb[30:330, 90:390])}
+    for s in (0.75, 1.25, 1.5, 2.0):
+        variants[f"scaled {s}x"] = np.asarray(image.resize((round(w * s), round(h * s)), Image.LANCZOS))
+    for angle in (-20, -10, 10, 20):
+        variants[f"rotated {angle}"] = np.asarray(image.rotate(angle, resample=Image.BICUBIC, expand=True))
+    for quality in (85, 60):
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality)
+        variants[f"jpeg q{quality}"] = np.asarray(Image.open(buffer).convert("RGB"))
+    robust, naive = [], []
+    with FaceMeshModel() as model:
+        start = time.process_time()
+        for name, pixels in variants.items():
+            robust.append(analyse_face(Photo(Path(name), pixels), model).pd_mm)
+        per_photo = (time.process_time() - start) / len(variants)
+        for pixels in variants.values():
+            naive.append(pd_from_points(model.faces(pixels)[0].points)[0])
+    print(f"0. PD over {len(variants)} variants of one photo (scaled 0.75-2x, rotated to 20 deg, "
+          "mirrored, cropped, JPEG q85/q60):")
+    print(f"  one plain reading of the iris landmarks  {min(naive):.1f}-{max(naive):.1f} mm "
+          f"(spread {max(naive) - min(naive):.1f} mm)")
+    print(f"  lgcraft's estimator (8 canonical views)  {min(robust):.1f}-{max(robust):.1f} mm "
+          f"(spread {max(robust) - min(robust):.1f} mm; {per_photo:.2f} s CPU per photo with the pose)")
+
+
 def stages(glasses: Path) -> None:
     from lgcraft.tryon.face import analyse_face
     from lgcraft.tryon.landmarks import FaceMeshModel, load_photo
@@ -157,6 +200,7 @@ def main() -> None:
     n = 2 if args.quick else 5
     env = dict(os.environ, PYTHONPATH=str(REPO))
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    scale_spread()
     with tempfile.TemporaryDirectory(prefix="lgcraft-bench-tryon-") as tmp:
         work = Path(tmp)
         glasses, catalog = prepare(work)

@@ -74,6 +74,20 @@ def test_unprepared_glb_says_run_prep_first(tmp_path, inputs, prepared):
     assert result.exit_code == 2 and "anchor_piercing" in _said(result)
 
 
+def test_glb_not_in_metres_is_refused(tmp_path, inputs, prepared):
+    from lgcraft.meshes.gltf import glb_from_parts
+    from lgcraft.tryon.models import read_prepared
+
+    frame = read_prepared(prepared["frame"], "frame")  # mm; written back with scale 1: mm units
+    anchors = {name: list(point) for name, point in frame.anchors.items()}
+    wrong = tmp_path / "in-mm.glb"
+    wrong.write_bytes(glb_from_parts(frame.parts, anchors, scale=1.0))
+    result = invoke(["eyewear", "tryon", inputs["astronaut"], "--frame", wrong, "-o", tmp_path / "o"])
+    assert result.exit_code == 2
+    said = _said(result)
+    assert "not a frame in metres" in said and "lgcraft eyewear prep" in said
+
+
 def test_never_writes_beside_the_input(inputs, prepared):
     result = invoke(["eyewear", "tryon", inputs["astronaut"], "--frame", prepared["frame"],
                      "-o", inputs["astronaut"].parent])

@@ -54,3 +54,26 @@ def test_far_temple_hidden_behind_the_turned_head(photos, prepared):
     assert (hidden[cheek] > 0.25).sum() == 0    # the head hides it
     assert (near > 0.5).sum() > 20              # the near temple still shows
     assert (whole > 0.5).sum() > 500            # and so does the frame
+
+
+def test_far_earring_goes_behind_the_turned_head(photos, prepared):
+    from lgcraft.tryon.models import read_prepared
+    from lgcraft.tryon.occluder import head_occluder
+    from lgcraft.tryon.photos import Session
+    from lgcraft.tryon.placement import place_earrings
+
+    with Session() as session:
+        face = session.analyse(photos["astronaut-turned"], None)
+        earring = read_prepared(prepared["earring"], "earring")
+        shown = {}
+        for side, placement in place_earrings(face, earring).items():
+            to_camera = face.head_to_camera_at(placement.points_mm["piercing"])
+            layers = session.layers(earring, placement, to_camera)
+            _, bare = session.compositor.composite(face.photo.rgb, face.camera, layers, None)
+            _, seen = session.compositor.composite(face.photo.rgb, face.camera, layers,
+                                                   head_occluder(face))
+            shown[side] = ((bare > 0.5).sum(), (seen > 0.5).sum())
+    near_bare, near_seen = shown["right"]
+    far_bare, far_seen = shown["left"]
+    assert near_seen >= 0.9 * near_bare > 0           # the near one hangs free
+    assert far_seen < 0.6 * far_bare                  # the head hides most of the far one
