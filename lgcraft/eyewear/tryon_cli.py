@@ -60,6 +60,7 @@ def tryon(
     frame: Path = typer.Option(..., "--frame", metavar="FRAME", help="A prepared GLB, or a prep output folder (every frame in its batch.json)."),
     out_dir: Path = typer.Option(..., "-o", "--out", metavar="OUTDIR", help="Folder for the composites (PHOTO.FRAME.png); never a photo's own folder."),
     face: int | None = typer.Option(None, "--face", metavar="N", help=FACE_HELP),
+    executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help="Where to draw: local (default), or on Ray: one actor per CPU opens the face model and the renderer once and takes photos as they come. Config [run] executor, env LGCRAFT_RUN_EXECUTOR."),
 ) -> None:
     """Put prepared frames on face photos at true scale: one composite PNG per photo and frame.
 
@@ -76,9 +77,11 @@ def tryon(
     from lgcraft.extras import require
 
     require("tryon")
+    from lgcraft.run import resolve_executor
     from lgcraft.tryon.photos import tryon_frames
 
     app = app_context(ctx)
+    spec = resolve_executor(app.settings, executor)
     paths = _photos(photos, face)
     frames = _frames_of(frame)
     with app.out.progress(f"Trying {len(frames)} frame(s) on {len(paths)} photo(s)",
@@ -87,7 +90,12 @@ def tryon(
             _warn_photo(app.out, result)
             advance(1, description=f"{Path(result.photo).name}: {result.status}")
 
-        batch = tryon_frames(paths, frames, out_dir, face=face, on_photo=done)
+        if spec.is_local:
+            batch = tryon_frames(paths, frames, out_dir, face=face, on_photo=done)
+        else:
+            from lgcraft.tryon.scaleout import tryon_frames_on_ray
+
+            batch = tryon_frames_on_ray(spec, paths, frames, out_dir, face=face, on_photo=done)
     from lgcraft.cli import allow_quick_exit
 
     allow_quick_exit()

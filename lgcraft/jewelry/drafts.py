@@ -345,21 +345,19 @@ class DraftActor:
 
         import torch
 
-        from lgcraft.errors import LgcraftError
-
         # CPU kernels sum in an order that depends on the thread count: the driver's own
         # count (what a local run uses) keeps every pixel equal to a local run's; beside a
         # GPU (which draws the image) the actor keeps to its CPU share
         torch.set_num_threads(cpus if torch.cuda.is_available() else threads)
 
         self.stopping = False
-        self.error: LgcraftError | None = None
+        self.error: Exception | None = None
         self.drafter: Drafter | None = None
         os.chdir(cwd)  # relative --out and model paths mean what they mean on the driver
         try:
             self.drafter = Drafter(options, prepared, guides, scheduler, Path(out_dir))
-        except LgcraftError as exc:  # raised again by ready(), where the driver sees its type
-            self.error = exc
+        except Exception as exc:  # noqa: BLE001 - raised again by ready(), where the driver
+            self.error = exc       # sees it; a constructor that raised would be restarted
 
     def ready(self) -> dict[str, Any]:
         if self.error is not None:

@@ -139,7 +139,7 @@ class RayExecutor:
                                       hint="pip install 'lgcraft[ray]' (it brings ray[client])")
         if not ray.is_initialized():  # a caller (a test, a notebook) may have joined already
             # no dashboard: it is the slowest part of a local start and a batch has no use for it
-            kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": True}
+            kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
             if self.spec.address is None:
                 kwargs["include_dashboard"] = False
             try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,8 +212,13 @@ def _landmark_pixels(face) -> dict[str, list[float]]:
 
 def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, *,
                  face: int | None = None,
-                 on_photo: Callable[[PhotoResult], None] | None = None) -> PhotoBatch:
-    """Every frame on every photo: one composite PNG each in ``out_dir``, with figures."""
+                 on_photo: Callable[[PhotoResult], None] | None = None,
+                 session: Session | None = None, stems: Sequence[str] | None = None,
+                 ) -> PhotoBatch:
+    """Every frame on every photo: one composite PNG each in ``out_dir``, with figures.
+
+    ``session`` (kept open by the caller) and ``stems`` (the composites' names) let a
+    batch be drawn a photo at a time on several workers (`lgcraft.tryon.scaleout`)."""
     from lgcraft.tryon.fit import fit_ranges
     from lgcraft.tryon.models import frame_boxing, read_prepared
     from lgcraft.tryon.occluder import head_occluder
@@ -222,8 +228,8 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
     check_photos(photos)
     check_out_dir(out_dir, photos)
     results = []
-    with Session() as session:
-        for photo, stem in zip(photos, _output_names(photos), strict=True):
+    with nullcontext(session) if session else Session() as session:
+        for photo, stem in zip(photos, stems or _output_names(photos), strict=True):
             try:
                 analysis = session.analyse(photo, face)
             except LgcraftError as exc:
