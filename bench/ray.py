@@ -39,6 +39,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(  # the Ray workers import this check
 
 from lgcraft.eyewear.prep import prep_frame, warm_frames  # noqa: E402
 from lgcraft.eyewear.synthetic import frame_with_faces, random_rotation  # noqa: E402
+from lgcraft.meshes._threads import keep_freed_memory  # noqa: E402
 from lgcraft.meshes.batch import run_batch  # noqa: E402
 from lgcraft.meshes.prep import PrepSettings  # noqa: E402
 from lgcraft.run import parse_executor  # noqa: E402
@@ -62,20 +63,21 @@ def glb_digests(out: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.glb"))}
 
 
-def timed_batch(paths: list[Path], out: Path, **kwargs) -> tuple[float, dict[str, str]]:
+def timed_batch(paths: list[Path], out: Path, **kwargs) -> tuple[float, float, dict[str, str]]:
+    """Wall seconds, the files' own seconds summed (time inside the job), GLB digests."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     batch = run_batch(paths, out, prep_frame, PrepSettings(kind="frame"), **kwargs)
     seconds = time.perf_counter() - start
     if batch.ok != len(paths):
         raise SystemExit(f"batch failed: {[f.error for f in batch.files if f.error]}")
-    return seconds, glb_digests(out)
+    return seconds, sum(f.seconds for f in batch.files), glb_digests(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 frames of ~100k faces")
-    parser.add_argument("--rounds", type=int, default=3, help="warm runs of each executor")
+    parser.add_argument("--rounds", type=int, default=4, help="warm runs of each executor")
     args = parser.parse_args()
     count, faces = (6, 100_000) if args.quick else (16, 500_000)
     import ray
@@ -87,6 +89,7 @@ def main() -> None:
         paths = make_frames(tmpdir / "in", count, faces)
         results["generate_s"] = round(time.perf_counter() - start, 1)
         warm_frames(paths, PrepSettings(kind="frame"))
+        keep_freed_memory()  # what the CLI does before its local workers fork
         spec = parse_executor("ray")
 
         start = time.perf_counter()
@@ -94,14 +97,16 @@ def main() -> None:
                  logging_level="ERROR")
         results["ray_init_s"] = round(time.perf_counter() - start, 2)
         try:
-            first, reference = timed_batch(paths, tmpdir / "ray-first", executor=spec)
-            local_times, ray_times = [], []
+            first, _, reference = timed_batch(paths, tmpdir / "ray-first", executor=spec)
+            local_times, ray_times, local_inside, ray_inside = [], [], [], []
             for _ in range(args.rounds):  # interleaved: a shared machine's noise hits both
-                seconds, digests = timed_batch(paths, tmpdir / "local", jobs=2)
+                seconds, inside, digests = timed_batch(paths, tmpdir / "local", jobs=2)
                 local_times.append(seconds)
+                local_inside.append(inside)
                 assert digests == reference, "local and Ray GLBs differ"
-                seconds, digests = timed_batch(paths, tmpdir / "ray", executor=spec)
+                seconds, inside, digests = timed_batch(paths, tmpdir / "ray", executor=spec)
                 ray_times.append(seconds)
+                ray_inside.append(inside)
                 assert digests == reference, "Ray GLBs differ between runs"
         finally:
             ray.shutdown()
@@ -112,6 +117,10 @@ def main() -> None:
         "ray_first_batch_extra_s": round(first - min(ray_times), 2),
         "overhead_best": round(min(ray_times) / min(local_times) - 1, 3),
         "overhead_median": round(statistics.median(ray_times) / statistics.median(local_times) - 1, 3),
+        # the files' own time summed: what the per-file work cost in each executor's
+        # workers; wall / (this / 2) shows how well the two CPUs were kept busy
+        "local_file_seconds": [round(t, 1) for t in local_inside],
+        "ray_file_seconds": [round(t, 1) for t in ray_inside],
         "glbs_identical": True,
     })
     print(json.dumps(results, indent=2))

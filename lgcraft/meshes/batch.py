@@ -284,6 +284,14 @@ def _worker_init(threads: int) -> None:
     _threads.FILE_THREADS = threads  # this worker's share of --jobs
 
 
+def _ray_worker_init(threads: int) -> None:
+    """A Ray worker is not forked from the CLI: it gets the CLI's memory setting itself."""
+    _worker_init(threads)
+    from lgcraft.meshes._threads import keep_freed_memory
+
+    keep_freed_memory()
+
+
 def run_batch(paths: Sequence[Path], out_dir: Path, job: Job, options: Any, *, jobs: int = 1,
               resume: bool = False, on_done: Callable[[FileResult], None] | None = None,
               row: Row | None = None, fields: Sequence[str] | None = None,
@@ -376,7 +384,7 @@ def _run_on_ray(executor: ExecutorSpec, job: Job, items: list[BatchItem], option
     with open_executor(executor) as cluster:
         cluster.check_storage(out_dir, [item.path for item in items])
         results = cluster.map_files(run_one, [(job, item, options, resume) for item in items],
-                                    order=order, initializer=_worker_init, initargs=(1,),
+                                    order=order, initializer=_ray_worker_init, initargs=(1,),
                                     on_done=(lambda i, result: on_done(result)) if on_done else None,
                                     on_lost=lost)
     # a worker killed mid-write leaves its temporary (its retry wrote the file whole)
