@@ -10,6 +10,11 @@ Run: python bench/toys.py [--events N] [--json]
 * Check: time to check a generated 50-state script (target < 2 s), with the 12-state
   example for scale, each against the same search recomputing every move (no outcome
   caches) in the same run.
+* Runtime hardening (issue 16): the one-off cost of validating an image at load
+  (toyrt_validate: every table entry, action list and expression; microseconds on this
+  host), and the C interpreter's events/s with the verified format-2 runtime against
+  the format-1 runtime before it (bench/baseline/, same trace, same run; target: no
+  more than 10% slower).
 """
 
 from __future__ import annotations
@@ -69,8 +74,9 @@ def c_runtime(folder: Path) -> Path | None:
         return None
     exe = folder / "toyrt_host"
     runtime = REPO / "lgcraft" / "toys" / "runtime"
-    subprocess.run([cc, "-std=c99", "-O2", "-o", str(exe), str(runtime / "toyrt.c"), str(runtime / "toyrt_host.c")],
-                   check=True)
+    subprocess.run([cc, "-std=c99", "-O2", "-o", str(exe), str(runtime / "toyrt.c"), str(runtime / "toyrt_sign.c"),
+                    str(runtime / "toyrt_host.c"), str(runtime / "monocypher" / "monocypher.c"),
+                    str(runtime / "monocypher" / "monocypher-ed25519.c")], check=True)
     return exe
 
 
@@ -88,12 +94,52 @@ def c_events_per_second(exe: Path, image: bytes, trace, folder: Path) -> float:
     return len(trace) / max(best, 1e-9)
 
 
+def to_format_1(image: bytes) -> bytes:
+    """The same program in format 1 (24-byte header, no waivers or signature), for the
+    baseline runtime: the tables and code area are byte for byte the same."""
+    import struct
+    import zlib
+
+    code_offset, code_size = struct.unpack_from("<HH", image, 22)
+    body = image[32:code_offset + code_size]
+    header = bytearray(image[:24])
+    header[4] = 1
+    header[5] = 0
+    struct.pack_into("<H", header, 6, 24 + len(body))
+    struct.pack_into("<H", header, 22, code_offset - 8)
+    out = bytearray(header + body)
+    struct.pack_into("<I", out, 8, zlib.crc32(bytes(out[12:])) & 0xFFFFFFFF)
+    return bytes(out)
+
+
+def baseline_runtime(folder: Path) -> Path | None:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    exe = folder / "toyrt_host_v1"
+    base = REPO / "bench" / "baseline"
+    subprocess.run([cc, "-std=c99", "-O2", f"-I{base}", "-o", str(exe), str(base / "toyrt_v1.c"),
+                    str(base / "toyrt_host_v1.c")], check=True)
+    return exe
+
+
+def load_microseconds(exe: Path, image: bytes, folder: Path, runs: int = 20000) -> float:
+    prog = folder / "load.bin"
+    prog.write_bytes(image)
+    best = float("inf")
+    for _ in range(3):
+        out = subprocess.run([str(exe), "--load-bench", str(prog), str(runs)], capture_output=True, text=True,
+                             check=True).stdout
+        best = min(best, float(out))
+    return best
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results: dict = {"sizes": [], "simulator": [], "check": []}
+    results: dict = {"sizes": [], "simulator": [], "check": [], "runtime": []}
 
     for name in NAMES:
         program = example(name)
@@ -109,6 +155,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         exe = c_runtime(folder)
+        old = baseline_runtime(folder)
+        for name in NAMES:
+            program = example(name)
+            image = encode(program)
+            trace = sensor_trace(program, args.events)
+            if exe is None or old is None:
+                break
+            new_rate = c_events_per_second(exe, image, trace, folder)
+            old_rate = c_events_per_second(old, to_format_1(image), trace, folder)
+            results["runtime"].append({
+                "example": name, "image_bytes": len(image), "load_verify_us": round(load_microseconds(exe, image, folder), 3),
+                "events_per_s_verified_runtime": round(new_rate), "events_per_s_before": round(old_rate),
+                "after_vs_before": round(new_rate / old_rate, 3),
+            })
         for name in NAMES:
             program = example(name)
             trace = sensor_trace(program, args.events)
@@ -155,6 +215,11 @@ def main() -> int:
     for r in results["simulator"]:
         c = f"C runtime {r['c_runtime_events_per_s']:,}/s, Python = x{r['python_vs_c']} of C" if r["c_runtime_events_per_s"] else "no C compiler"
         print(f"  {r['example']:5} Python {r['python_events_per_s']:,} events/s (x{r['python_vs_target_100k']} of the 100k target); {c}")
+    print("C runtime: load-time verification and interpreter speed, format 2 (verified) vs format 1 (before)")
+    for r in results["runtime"]:
+        print(f"  {r['example']:5} image {r['image_bytes']} B: verified at load in {r['load_verify_us']:.2f} us;"
+              f" {r['events_per_s_verified_runtime']:,} events/s vs {r['events_per_s_before']:,} before"
+              f" (x{r['after_vs_before']})")
     print("Check (explicit-state search)")
     for r in results["check"]:
         print(f"  {r['script']:22} {r['configurations']:6} configurations, {r['moves']:7} moves in {r['seconds']:.2f} s"
