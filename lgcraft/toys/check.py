@@ -42,6 +42,11 @@ MAX_FLASHES = 3
 MAX_FINDINGS_PER_RULE = 20
 _BRANCH_LIMIT = 4096  # random outcomes of one move; more: the rules are undecided, never cut
 _MARK = 1 << 40  # marks an armed timer whose remaining time an event move keeps
+_SLOW = 1 << 50  # time abstraction: the deadline of a slow timer (its time is not tracked)
+_SLOW_HALF = 1 << 49
+# rules whose findings under the time abstraction hold without a replay: the abstraction
+# only adds behaviour, so "never entered", "never fires" and a structural defect are real
+_SOUND_WHEN_ABSTRACT = {"unreachable-state", "dead-timer", "motor-timeout"}
 _KEEP = -2
 # findings raised while monitoring actions point at the state the move ended in
 _ACTION_RULES = {"loudness", "flashing", "motor-on-time", "motor-duty", "mic-consent", "mic-indicator"}
@@ -135,6 +140,7 @@ class CheckReport:
     time_step_ms: int
     seconds: float
     rules: list[RuleResult]
+    time_abstraction: str | None = None  # set when slow timers' times were abstracted
 
     @property
     def passed(self) -> bool:
@@ -193,11 +199,39 @@ def check_program(program: Program, *, max_configurations: int | None = None,
     bounds = bounds or Bounds()
     if max_configurations is not None:
         bounds = Bounds(max_configurations, bounds.max_seconds, bounds.max_memory_mb)
-    return _Checker(program, bounds, progress).run()
+    started = time.perf_counter()
+    exact = _Checker(program, bounds, progress)
+    report = exact.run()
+    horizon = _window_horizon(program)
+    if not (exact.hit_state_bound and any(t.delay_ms > horizon for t in program.timers)):
+        return report
+    # Too many configurations on the exact timer grid, and some timers are longer than
+    # every rule's time window: check again with those timers' times abstracted away.
+    left = bounds.max_seconds - (time.perf_counter() - started)
+    if left <= 0:
+        return report
+    abstract = _Checker(program, Bounds(bounds.max_states, left, bounds.max_memory_mb), progress,
+                        slow_after_ms=horizon)
+    second = abstract.run()
+    merged = []
+    for first_rule, second_rule in zip(report.rules, second.rules, strict=True):
+        merged.append(first_rule if not first_rule.passed else second_rule)
+    second.rules = merged
+    second.time_abstraction = (f"timers longer than {format_duration(horizon)} may fire at any moment "
+                               f"(their order and times are not tracked); the exact timer grid of "
+                               f"{report.time_step_ms} ms needed more than {bounds.max_states} configurations")
+    second.seconds = time.perf_counter() - started
+    return second
+
+
+def _window_horizon(program: Program) -> int:
+    """The longest time window a rule measures (1 s of flashing, each motor's duty window)."""
+    windows = [FLASH_WINDOW_MS] + [m.duty_window_ms for m in program.profile.motors.values()]
+    return max(windows)
 
 
 class _Checker:
-    def __init__(self, program: Program, bounds: Bounds, progress) -> None:
+    def __init__(self, program: Program, bounds: Bounds, progress, slow_after_ms: int | None = None) -> None:
         if program.profile is None:
             raise OperationError("checking needs a hardware profile", hint="pass --profile PROFILE")
         self.p = program
@@ -208,9 +242,20 @@ class _Checker:
         self.undecided: dict[str, str] = {}
         self.progress = progress
         delays = [t.delay_ms for t in program.timers]
-        self.step = math.gcd(*delays) if delays else 1000
-        self.units = [d // self.step for d in delays]
+        # the time abstraction (slow_after_ms): timers longer than every rule's window keep
+        # only "armed" (remaining time 0 in a configuration) and may fire at any moment
+        self.slow = [slow_after_ms is not None and d > slow_after_ms for d in delays]
+        self.abstract = any(self.slow)
+        fast = [d for d, slow in zip(delays, self.slow, strict=True) if not slow]
+        self.step = math.gcd(*fast) if fast else 1000
+        self.units = [_SLOW if slow else d // self.step for d, slow in zip(delays, self.slow, strict=True)]
         self.engine = Engine(program, 1, delays=self.units)
+        self.ms_delays = [_SLOW if slow else d for d, slow in zip(delays, self.slow, strict=True)]
+        self.hit_state_bound = False
+        self._confirmations: dict = {}
+        self._taken_seen = [0] * len(program.all_transitions)
+        self.timer_witness: dict[int, tuple] = {}
+        self.leave_witness: dict[int, tuple] = {}
         self.findings: dict[str, dict[object, Finding]] = {rule: {} for rule in RULES}
         prof = self.profile
         self.events = list(range(len(program.event_names)))
@@ -238,7 +283,7 @@ class _Checker:
         e.leaf, e.listen = config[0], config[1]
         nv = self.n_vars
         e.v = list(config[5:5 + nv])
-        e.deadline = [None if r < 0 else r for r in config[5 + nv:]]
+        e.deadline = [None if r < 0 else (_SLOW if r == 0 else r) for r in config[5 + nv:]]
         e.slot_timer = list(self.slot_map[config[0]])
         e.now = 0
         e.log = []
@@ -250,9 +295,12 @@ class _Checker:
 
     def _snapshot(self, bits: tuple) -> tuple:
         e = self.engine
-        now = e.now
-        rem = tuple(-1 if d is None else d - now for d in e.deadline)
-        return (e.leaf, e.listen, *bits, *e.v, *rem)
+        return (e.leaf, e.listen, *bits, *e.v, *self._remaining())
+
+    def _remaining(self) -> tuple:
+        """Remaining grid units of each slot (-1 unarmed; 0 a slow timer, abstracted)."""
+        now = self.engine.now
+        return tuple(-1 if d is None else (0 if d - now >= _SLOW_HALF else d - now) for d in self.engine.deadline)
 
     def _outcomes(self, config: tuple, move: int):
         """Every (successor, log, choices, taken) of ``move`` (an event id, or -1 = wait)."""
@@ -262,7 +310,11 @@ class _Checker:
             prefix = pending.pop()
             chooser = self._load(config, prefix)
             taken = -2
-            if move < 0:
+            if move <= -2:  # a slow timer fires now (time abstraction)
+                self.engine.deadline[-2 - move] = self.engine.now
+                self.engine._update_next()
+                self.engine.advance(self.engine.now)
+            elif move < 0:
                 self.engine.advance(1)
             else:
                 if self.p.keyword_event[move] and not self.engine.listen:
@@ -271,6 +323,11 @@ class _Checker:
                     taken = self.engine.dispatch(move)
                     if self.engine.queue:
                         self.engine._drain()
+            if self.abstract:  # which timers fired: the witnesses that "every timer can fire"
+                fired = [i for i, n in enumerate(self.engine.taken) if n != self._taken_seen[i]]
+                for i in fired:
+                    self._taken_seen[i] = self.engine.taken[i]
+                    self.timer_witness.setdefault(i, (config, (move, tuple(chooser.chosen))))
             results.append((self.engine.log, tuple(chooser.chosen), taken,
                             self.engine.leaf, self.engine.listen, self._snapshot_rest()))
             for i in range(len(prefix), len(chooser.arity)):
@@ -321,9 +378,7 @@ class _Checker:
                 for log, choices, taken, leaf, listen, values, spec in cached]
 
     def _snapshot_rest(self) -> tuple:
-        e = self.engine
-        now = e.now
-        return (tuple(e.v), tuple(-1 if d is None else d - now for d in e.deadline))
+        return (tuple(self.engine.v), self._remaining())
 
     # ---------------------------------------------------------------- search
     def run(self) -> CheckReport:
@@ -343,8 +398,7 @@ class _Checker:
         self._upload_site: dict = {}
         # consent, indicator, pending upload, after the start-up entries
         bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0), self.engine.leaf)
-        root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v,
-                *(-1 if d is None else d for d in self.engine.deadline))
+        root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v, *self._remaining())
         self._root = root
         start_log = self.engine.log
         self.parent: dict[tuple, tuple | None] = {root: None}
@@ -370,7 +424,7 @@ class _Checker:
                         self.first_active[s] = config
                     s = p.parent[s]
                 rem = config[5 + nv:]
-                has_timer = any(r >= 0 for r in rem)
+                has_timer = any(r > 0 for r in rem)
                 listen = config[1]
                 if listen and not config[2]:
                     origin = self.parent.get(config)
@@ -382,6 +436,7 @@ class _Checker:
                 candidate_moves = [e for e in self.external if not (p.keyword_event[e] and not listen)]
                 if has_timer:
                     candidate_moves.append(-1)
+                candidate_moves += [-2 - slot for slot, r in enumerate(rem) if r == 0]
                 for move in candidate_moves:
                     if move >= 0:
                         enabled = self._conflicts(config, move)
@@ -392,7 +447,7 @@ class _Checker:
                                 self._add("low-battery", leaf, config, (move, ()),
                                           f"'{p.event_names[move]}' is not handled in '{p.state_names[leaf]}'")
                             continue
-                    elif min(r for r in rem if r >= 0) > 1:
+                    elif move == -1 and min(r for r in rem if r > 0) > 1:
                         # a wait step that fires no timer: only the remaining times change
                         moves += 1
                         succ = config[:5 + nv] + tuple(r - 1 if r > 0 else r for r in rem)
@@ -402,7 +457,11 @@ class _Checker:
                             self.parent[succ] = (config, move, ())
                             queue.append(succ)
                         continue
-                    outcomes = self._event_outcomes(config, move) if move >= 0 else self._wait_outcomes(config, move)
+                    if self.abstract:  # the outcome caches assume exact remaining times
+                        outcomes = self._outcomes(config, move)
+                    else:
+                        outcomes = (self._event_outcomes(config, move) if move >= 0
+                                    else self._wait_outcomes(config, move))
                     for log, choices, taken, new_leaf, new_listen, (values, new_rem) in outcomes:
                         moves += 1
                         consent = config[2]
@@ -430,12 +489,14 @@ class _Checker:
                             self._window(kind, index, init, succ, config, (move, choices), new_leaf)
                         if new_leaf != leaf:
                             leaves_left.add(leaf)
+                            self.leave_witness.setdefault(leaf, (config, (move, choices)))
                         if move < 0 and (config[4] or config[1]):
                             wait_edges.setdefault(config, []).append(succ)
                         if succ not in self.parent:
                             self.parent[succ] = (config, move, choices)
                             queue.append(succ)
                             if len(self.parent) > self.max_configurations:
+                                self.hit_state_bound = True
                                 raise _BoundHit(f"the search passed {self.max_configurations} configurations "
                                                 "(--max-states)")
                             if self.progress and len(self.parent) % 5000 == 0:
@@ -477,14 +538,21 @@ class _Checker:
         node = config
         while self.parent.get(node) is not None:
             prev, move, choices = self.parent[node]
-            moves.append((move, choices))
+            moves.append((move, choices, prev))
             node = prev
         moves.reverse()
         if last is not None:
-            moves.append(last)
+            moves.append((*last, config))
         labels: list[str] = []
         waited = 0
-        for move, choices in moves:
+        for move, choices, before in moves:
+            if move <= -2:
+                if waited:
+                    labels.append(f"wait {format_duration(waited)}")
+                    waited = 0
+                timer = self.slot_map[before[0]][-2 - move] if before is not None else None
+                labels.append(f"wait until '{timer.model.label if timer else 'a long timer'}' fires")
+                continue
             if move < 0:
                 waited += self.step
                 if choices and any(choices):
@@ -509,6 +577,22 @@ class _Checker:
         bucket = self.findings[rule]
         if key in bucket or len(bucket) >= MAX_FINDINGS_PER_RULE:
             return
+        if self.abstract and rule not in _SOUND_WHEN_ABSTRACT and rule not in ("flashing", "motor-duty"):
+            if rule in ("upload-delete", "mic-always-on") or config is None:
+                confirmed = False
+            elif rule == "trap-state":  # "never left" is sound; the state must really be reached
+                run = _witness_run(self, (config, last))
+                confirmed = run is not None and run.entered[key] > 0
+            else:
+                probe = (config, last)
+                if probe not in self._confirmations:
+                    self._confirmations[probe] = self._concrete_after(config, last) is not None
+                confirmed = self._confirmations[probe]
+            if not confirmed:
+                self.undecided.setdefault(rule, "a violation was found only under the time abstraction "
+                                                "(timers longer than every rule's window may fire at any moment) "
+                                                "and does not replay on the real clock")
+                return
         leaf = state
         if leaf is None and rule in _ACTION_RULES:
             leaf = getattr(self, "_monitor_leaf", None)
@@ -638,7 +722,9 @@ class _Checker:
         branch: the flashing window (1 s after an LED comes on) or the motor's duty window
         after a run starts. Breadth over (configuration, elapsed ms, monitor) nodes, each
         kept once, so branches that meet again are explored once; a bound makes the rule
-        undecided, never passed."""
+        undecided, never passed. Under the time abstraction a slow timer armed before the
+        window may fire at any moment in it; a violation found so is confirmed on the real
+        clock (replay, then this search without abstraction) or the rule is undecided."""
         rule = "flashing" if kind == "flash" else "motor-duty"
         if self.findings[rule] and any(k[:2] == (kind, index) for k in self.findings[rule]):
             return
@@ -646,28 +732,49 @@ class _Checker:
             return
         nv = self.n_vars
         step = self.step
-        start = (succ[0], succ[1], succ[5:5 + nv], tuple(-1 if r < 0 else r * step for r in succ[5 + nv:]))
+        start = (succ[0], succ[1], succ[5:5 + nv],
+                 tuple(-1 if r < 0 else (-2 if r == 0 else r * step) for r in succ[5 + nv:]))
         key = (kind, index, init, start)
         if key in self._windows_done:
             return
         self._windows_done.add(key)
-        if kind == "flash":
-            horizon = FLASH_WINDOW_MS - 1
-            limits = None
-        else:
+        limits = None
+        if kind == "duty":
             limits = self.profile.motors.get(self.p.motor_names[index])
             if limits is None:
                 return
-            horizon = limits.duty_window_ms - 1
         eng = getattr(self, "_ms_engine", None)
         if eng is None:
-            eng = self._ms_engine = Engine(self.p, 1)
+            eng = self._ms_engine = Engine(self.p, 1, delays=self.ms_delays)
+        found = self._window_search(eng, kind, index, init, start, limits, config, last)
+        if found is None:
+            return
+        monitor, used_slow = found
+        if used_slow or self.abstract:
+            concrete = self._concrete_after(config, last)
+            exact = None
+            if concrete is not None:
+                real = Engine(self.p, 1)
+                exact = self._window_search(real, kind, index, init, concrete, limits, config, last)
+            if exact is None:
+                self.undecided.setdefault(rule, "a window that breaks the rule was found only under the time "
+                                                "abstraction (timers longer than the window may fire at any moment)")
+                return
+            monitor = exact[0]
+        self._window_finding(rule, kind, index, config, last, leaf_after, monitor, limits)
+
+    def _window_search(self, eng: Engine, kind: str, index: int, init: tuple, start: tuple, limits,
+                       config, last) -> tuple | None:
+        """(monitor at the violation, whether a slow timer fired on the way) or None.
+        ``start`` deadlines: ms from now, -1 unarmed, -2 a slow timer that may fire any time."""
+        rule = "flashing" if kind == "flash" else "motor-duty"
+        horizon = (FLASH_WINDOW_MS if kind == "flash" else limits.duty_window_ms) - 1
         seen: set = set()
-        frontier = [(0, start, init)]
+        frontier = [(0, start, init, False)]
         nodes = 0
         while frontier:
-            elapsed, (leaf, listen, values, deadlines), monitor = frontier.pop()
-            node = (elapsed, leaf, listen, values, deadlines, monitor)
+            elapsed, (leaf, listen, values, deadlines), monitor, used_slow = frontier.pop()
+            node = (elapsed, leaf, listen, values, deadlines, monitor, used_slow)
             if node in seen:
                 continue
             seen.add(node)
@@ -677,45 +784,90 @@ class _Checker:
                 self.undecided[rule] = (f"a {horizon + 1} ms window after a configuration reached by "
                                         f"{' -> '.join(self.path_to(config, last)) or 'the start'} has more than "
                                         f"{self.max_configurations} futures (--max-states)")
-                return
+                return None
             armed = [d for d in deadlines if d >= 0]
             due = min(armed) if armed else None
-            if due is None or due > horizon:  # nothing more happens in the window
-                if kind == "duty" and self._duty_over(monitor, limits):
-                    self._window_finding(rule, kind, index, config, last, leaf_after, monitor, limits)
-                    return
-                continue
-            pending = [[]]
-            count = 0
-            while pending:
-                prefix = pending.pop()
-                chooser = _Replay(prefix)
-                eng.chooser = chooser
-                eng.leaf, eng.listen = leaf, listen
-                eng.v = list(values)
-                eng.deadline = [None if d < 0 else d for d in deadlines]
-                eng.slot_timer = list(self.slot_map[leaf])
-                eng.now = elapsed
-                eng.log = []
-                eng.queue = []
-                eng._update_next()
-                eng.advance(due)
-                after = self._step_monitor(kind, index, monitor, eng.log)
-                if kind == "flash" and after[1] > MAX_FLASHES:
-                    self._window_finding(rule, kind, index, config, last, leaf_after, after, None)
-                    return
-                if kind == "duty" and after[0] * 100 > limits.max_duty_percent * (horizon + 1):
-                    self._window_finding(rule, kind, index, config, last, leaf_after, after, limits)
-                    return
-                frontier.append((due, (eng.leaf, eng.listen, tuple(eng.v),
-                                       tuple(-1 if d is None else d for d in eng.deadline)), after))
-                for i in range(len(prefix), len(chooser.arity)):
-                    for alt in range(1, chooser.arity[i]):
-                        pending.append([*chooser.chosen[:i], alt])
-                count += 1
-                if count + len(pending) > _BRANCH_LIMIT:
-                    self.undecided[rule] = f"a timer in its window has more than {_BRANCH_LIMIT} random outcomes"
-                    return
+            moves = [("slow", slot) for slot, d in enumerate(deadlines) if d == -2]
+            if due is not None and due <= horizon:
+                moves.append(("due", due))
+            if not moves and kind == "duty" and self._duty_over(monitor, limits):
+                return monitor, used_slow
+            for what, arg in moves:
+                pending = [[]]
+                count = 0
+                while pending:
+                    prefix = pending.pop()
+                    chooser = _Replay(prefix)
+                    eng.chooser = chooser
+                    eng.leaf, eng.listen = leaf, listen
+                    eng.v = list(values)
+                    eng.deadline = [None if d == -1 else (3 * _SLOW if d == -2 else d) for d in deadlines]
+                    eng.slot_timer = list(self.slot_map[leaf])
+                    eng.now = elapsed
+                    eng.log = []
+                    eng.queue = []
+                    if what == "slow":
+                        eng.deadline[arg] = elapsed
+                    eng._update_next()
+                    eng.advance(arg if what == "due" else elapsed)
+                    after = self._step_monitor(kind, index, monitor, eng.log)
+                    slow_now = used_slow or what == "slow"
+                    if kind == "flash" and after[1] > MAX_FLASHES:
+                        return after, slow_now
+                    if kind == "duty" and after[0] * 100 > limits.max_duty_percent * (horizon + 1):
+                        return after, slow_now
+                    # a slow timer armed inside the window cannot fire in it (it is longer)
+                    left = tuple(-1 if d is None else (-2 if d >= 2 * _SLOW else (-1 if d >= _SLOW_HALF else d))
+                                 for d in eng.deadline)
+                    nxt = arg if what == "due" else elapsed
+                    frontier.append((nxt, (eng.leaf, eng.listen, tuple(eng.v), left), after, slow_now))
+                    for i in range(len(prefix), len(chooser.arity)):
+                        for alt in range(1, chooser.arity[i]):
+                            pending.append([*chooser.chosen[:i], alt])
+                    count += 1
+                    if count + len(pending) > _BRANCH_LIMIT:
+                        self.undecided[rule] = f"a timer in its window has more than {_BRANCH_LIMIT} random outcomes"
+                        return None
+        return None
+
+    def _concrete_after(self, config, last) -> tuple | None:
+        """Replay the path to ``config`` then ``last`` on the real millisecond clock; the
+        concrete (leaf, listen, values, deadlines in ms from now) if every move did the
+        same actions as under the abstraction, else None."""
+        moves = []
+        node = config
+        while node is not None and self.parent.get(node) is not None:
+            prev, move, choices = self.parent[node]
+            moves.append((prev, move, choices))
+            node = prev
+        moves.reverse()
+        if last is not None and config is not None:
+            moves.append((config, last[0], last[1]))
+        real = Engine(self.p, 1)
+        real.log = []
+        real.start(0)
+        for prev, move, choices in moves:
+            abstract_log = None
+            for log, picked, *_rest in self._outcomes(prev, move):
+                if picked == tuple(choices):
+                    abstract_log = [e[1:] for e in log]
+                    break
+            real.chooser = _Replay(list(choices))
+            real.log = []
+            if move >= 0:
+                real.event(real.now, move)
+            elif move == -1:
+                real.advance(real.now + self.step)
+            else:
+                slot = -2 - move
+                if real.deadline[slot] is None:
+                    return None
+                real.advance(real.deadline[slot])
+            if [e[1:] for e in real.log] != abstract_log:
+                return None
+        now = real.now
+        return (real.leaf, real.listen, tuple(real.v),
+                tuple(-1 if d is None else d - now for d in real.deadline))
 
     def _step_monitor(self, kind: str, index: int, monitor: tuple, log: list) -> tuple:
         if kind == "flash":
@@ -760,9 +912,37 @@ class _Checker:
                   where, state=leaf_after)
         del op
 
+    def _confirm_possibilities(self, leaves_left: set[int]) -> None:
+        """Under the time abstraction "state reached", "timer fired" and "state left" may
+        be artefacts (a long timer firing early): each needs a witness that replays on the
+        real clock, else its rule is undecided."""
+        p = self.p
+        for s in range(len(p.state_names)):
+            seen = self.first_active.get(s)
+            witnesses = [(seen, None)] if seen is not None else []
+            if s in self.entered_at:
+                witnesses.append(self.entered_at[s])
+            runs = (_witness_run(self, w) for w in witnesses)
+            if witnesses and not any(run is not None and run.entered[s] for run in runs):
+                self.undecided.setdefault("unreachable-state", f"state '{p.state_names[s]}' is entered only under "
+                                                               "the time abstraction")
+        for timer in p.timers:
+            if self.engine.taken[timer.index]:
+                run = _witness_run(self, self.timer_witness.get(timer.index))
+                if run is None or not run.taken[timer.index]:
+                    self.undecided.setdefault("dead-timer", f"{timer.model.label} fires only under the time "
+                                                            "abstraction")
+        for leaf in leaves_left:
+            run = _witness_run(self, self.leave_witness.get(leaf))
+            if run is None or not _left(run, leaf):
+                self.undecided.setdefault("trap-state", f"'{p.state_names[leaf]}' is left only under the time "
+                                                        "abstraction")
+
     # ---------------------------------------------------------------- after the search
     def _finish(self, reached_leaves: set[int], leaves_left: set[int], wait_edges) -> None:
         p = self.p
+        if self.abstract:
+            self._confirm_possibilities(leaves_left)
         for s, name in enumerate(p.state_names):
             if s not in self.first_active and s not in self.entered_at:
                 self._add("unreachable-state", s, None, None,
@@ -837,6 +1017,42 @@ def _window_starts(program: Program, log: list, profile) -> list[tuple]:
     starts += [("flash", led, state) for led, state in leds.items()]
     starts += [("duty", motor, state) for motor, state in motors.items() if state is not None]
     return starts
+
+
+def _witness_run(checker: _Checker, witness) -> Engine | None:
+    """A real run (millisecond clock, every timer exact) guided by an abstract path: its
+    events and random picks in order, each long-timer move waiting on the real clock for
+    that timer (other timers fire on the way as they really would). What the run does
+    is possible; the caller checks the run for what it wants to witness."""
+    if witness is None:
+        return None
+    config, last = witness
+    moves = []
+    node = config
+    while node is not None and checker.parent.get(node) is not None:
+        prev, move, choices = checker.parent[node]
+        moves.append((move, choices))
+        node = prev
+    moves.reverse()
+    if last is not None:
+        moves.append(last)
+    real = Engine(checker.p, 1)
+    real.start(0)
+    for move, choices in moves:
+        real.chooser = _Replay(list(choices))
+        if move >= 0:
+            real.event(real.now, move)
+        elif move == -1:
+            real.advance(real.now + checker.step)
+        else:
+            deadline = real.deadline[-2 - move]
+            if deadline is not None:
+                real.advance(deadline)
+    return real
+
+
+def _left(run: Engine, leaf: int) -> bool:
+    return any(entry[1] == "exit" and entry[2] == leaf for entry in run.log)
 
 
 def _stuck(configurations, wait_edges: dict, bit: int) -> list[tuple]:

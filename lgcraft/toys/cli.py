@@ -98,6 +98,7 @@ def _check_data(report) -> dict:
         "passed": report.passed, "outcome": report.outcome,
         "configurations": report.configurations, "moves": report.moves,
         "time_step_ms": report.time_step_ms, "seconds": round(report.seconds, 3),
+        "time_abstraction": report.time_abstraction,
         "failed_rules": report.failed_rules, "undecided_rules": report.undecided_rules,
         "rules": [{"rule": r.rule, "description": r.description, "passed": r.passed,
                    "status": ("skip" if r.skipped and r.passed else "fail" if not r.passed
@@ -120,7 +121,8 @@ def _check_render(app_, report):
     parts = [app_.out.table(
         f"{report.script} on {report.profile} ({report.category}): {report.configurations} "
         f"configurations, {report.moves} moves, {report.seconds:.2f} s, timer grid {report.time_step_ms} ms",
-        ["", "rule", "what it checks"], rows)]
+        ["", "rule", "what it checks"], rows,
+        caption=f"time abstraction: {report.time_abstraction}" if report.time_abstraction else None)]
     problems = [(r.rule, f.message, " -> ".join(f.path) or "(none)", f.location or "")
                 for r in report.rules for f in r.findings]
     if problems:

@@ -105,6 +105,34 @@ def test_check_memory_bound_is_a_setting(tmp_path, capsys, monkeypatch):
     assert "LGCRAFT_TOYS_MAX_CHECK_MEMORY_MB=0" in capsys.readouterr().err
 
 
+def grid_buster(trap: bool = False) -> dict:
+    """Blinking timers 1 ms apart (a 1 ms grid) next to a 30-minute sleep timer: 1.8M
+    grid steps, far past the state bound, before the time abstraction."""
+    sleep = {} if trap else {"on": {"press": "idle"}}
+    return {"script": "t", "initial": "toy", "states": {"toy": {
+        "initial": "idle", "on": dict(QUIET), "after": [{"delay": "30min", "target": "sleep"}],
+        "states": {"idle": {"entry": [{"led": {"name": "eyes", "color": "green"}}], "on": {"press": "a"},
+                            "after": [{"delay": "1000ms", "target": "a"}]},
+                   "a": {"entry": [{"led": {"name": "eyes", "color": "off"}}], "on": {"press": "idle"},
+                         "after": [{"delay": "1001ms", "target": "idle"}]},
+                   "sleep": sleep}}}}
+
+
+def test_time_abstraction_decides_where_the_exact_grid_is_too_large(tmp_path, capsys):
+    path = write_toy(tmp_path, grid_buster())
+    code = main(["--json", "toys", "check", path, "--max-states", "20000"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["outcome"] == "safe" and "30min" not in (data["time_abstraction"] or "x")
+    assert "timers longer than 10s" in data["time_abstraction"]
+
+
+def test_time_abstraction_still_finds_real_problems(tmp_path, capsys):
+    path = write_toy(tmp_path, grid_buster(trap=True))
+    code = main(["--json", "toys", "check", path, "--max-states", "20000"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["failed_rules"] == ["trap-state"] and data["time_abstraction"]
+
+
 # ------------------------------------------------------------ 2. compile gates on check
 def unsafe_mimi(tmp_path) -> str:
     text = (EXAMPLES / "mimi.toy.yaml").read_text().replace("profile: mimi.profile.yaml",
@@ -168,7 +196,7 @@ def test_runtime_refuses_out_of_range_indexes_with_a_valid_crc(runtime_exe, tmp_
     assert refusal(runtime_exe, craft(image, 15, 33), tmp_path) == "3 toyrt_init failed: -5"  # slots
 
 
-FUZZ_EXECUTIONS = 300
+FUZZ_EXECUTIONS = 200
 
 
 @pytest.mark.slow
