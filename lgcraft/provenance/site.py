@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -35,6 +35,11 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 ENTRY = WEB_DIR / "src" / "main.js"
 MARKER = ".lgcraft-site"
 SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+# the only attachment types published under their own extension: the site never serves
+# a record's file as HTML or script, whatever media type a bundle claims
+PUBLISHED_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
+                   "application/pdf": ".pdf"}
+RPC_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[A-Za-z0-9._~!$&()*+,;=:@%/\-]*)?$")
 
 
 def safe_name(item_id: str) -> str:
@@ -189,6 +194,9 @@ def build_site(out_dir: Path, *, store=None, items: list[str] | None = None,
         if parts.username or parts.password:
             raise InputError("--rpc-url carries credentials; a public page would show them to everyone",
                              hint="give the page a node that needs no secret")
+        if not RPC_URL_RE.match(rpc_url):
+            raise InputError(f"--rpc-url {rpc_url!r}: only a plain http(s) URL (host, port, path) can go "
+                             "into the page", hint="e.g. https://node.example/rpc")
     trust = load_trust_for_page(trust_path)
     bundles: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
@@ -218,7 +226,7 @@ def build_site(out_dir: Path, *, store=None, items: list[str] | None = None,
                     source = attachments.get(att.get("sha256", ""))
                     if source is None or att["sha256"] in published:
                         continue
-                    ext = (mimetypes.guess_extension(att.get("media_type") or "") or source.suffix or "")
+                    ext = PUBLISHED_TYPES.get(att.get("media_type") or "", ".bin")
                     rel = f"files/{att['sha256']}{ext}"
                     (staging / "files").mkdir(exist_ok=True)
                     shutil.copyfile(source, staging / rel)

@@ -202,7 +202,8 @@ export function pickLanguage(search, navigatorLanguages) {
 export function translator(lang) {
   const table = STRINGS[lang];
   return (key, params = {}) => {
-    const text = table[key] ?? STRINGS.en[key] ?? key;
+    const mine = (t, k) => (Object.prototype.hasOwnProperty.call(t, k) ? t[k] : undefined);
+    const text = mine(table, key) ?? mine(STRINGS.en, key) ?? key;
     return typeof text === 'string' ? text.replace(/\{(\w+)\}/g, (_, k) => (k in params ? String(params[k]) : `{${k}}`)) : text;
   };
 }

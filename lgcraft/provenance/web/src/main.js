@@ -2,7 +2,7 @@
 // runs every check in the browser and shows each as a line, then the piece's timeline
 // and the verdict. Everything from a bundle is shown as text (never as HTML).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { verifyBundleText, rpcClient, hex, STEP_ROLES, GROUPS } from './verify.js';
+import { verifyBundleText, rpcClient, hex, STEP_ROLES, GROUPS, own } from './verify.js';
 import { pickLanguage, translator, STRINGS } from './i18n.js';
 
 const LINES = ['file', 'unchanged', 'signatures', 'history', 'merkle', 'chain'];
@@ -56,7 +56,6 @@ function formatDate(time, lang) {
 function details(body, t, lang) {
   const parts = [];
   const words = STRINGS[lang];
-  const own = (table, key) => (Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null);
   if (body.metal && typeof body.metal === 'object') {
     const name = own(words.metal, body.metal.type) || String(body.metal.type);
     parts.push(body.metal.fineness ? `${name} ${body.metal.fineness}‰` : name);
@@ -159,11 +158,18 @@ function renderChecks(root, report, t, lang) {
   }
 }
 
+// a step this page has no words for is shown as the record spells it
+function stepName(step, t) {
+  const key = `step.${step}`;
+  const text = t(key);
+  return text === key ? String(step) : text;
+}
+
 function failureText(f, t) {
   const params = { ...f };
   if (f.rec) {
     params.n = f.rec.index + 1;
-    params.step = t(`step.${f.rec.step}`);
+    params.step = stepName(f.rec.step, t);
   }
   if (f.role) params.role = t(`role.${f.role}`);
   if (f.what) params.what = f.what.split(', ').map((w) => t(`what.${w}`)).join(', ');
@@ -177,7 +183,7 @@ function renderTimeline(root, report, attachments, t, lang) {
   for (const row of report.records) {
     const body = row.body;
     const who = row.org ? t('signed_by', { org: row.org }) : row.signer ? t('signed_unknown', { addr: shortAddr(row.signer) }) : '';
-    const roles = STEP_ROLES[body.biz_step];
+    const roles = own(STEP_ROLES, body.biz_step);
     const role = roles ? roles[0] : null;
     const items = [];
     for (const att of Array.isArray(body.attachments) ? body.attachments : []) {
@@ -193,7 +199,7 @@ function renderTimeline(root, report, attachments, t, lang) {
     root.append(el('li', { class: `event ${row.ok ? 'ok' : 'bad'}`, 'data-step': body.biz_step },
       el('div', { class: 'when' }, formatDate(body.event_time, lang)),
       el('div', { class: 'what' },
-        el('strong', {}, t(`step.${body.biz_step}`)),
+        el('strong', {}, stepName(body.biz_step, t)),
         role ? el('span', { class: 'role' }, t(`role.${role}`)) : null,
         el('p', { class: 'actor' }, body.actor && body.actor.name ? String(body.actor.name) : ''),
         body.location && body.location.name ? el('p', { class: 'where' }, String(body.location.name)) : null,

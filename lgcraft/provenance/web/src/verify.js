@@ -232,16 +232,19 @@ export const STEP_ROLES = {
   inspecting: ['lab'], hallmarking: ['assay_office'], selling: ['retailer'],
   repairing: ['maker', 'setter', 'retailer'], shipping: null, receiving: null, transferring: null,
 };
+// record text is data, never a key into our own tables ("__proto__", "constructor")
+export const own = (table, key) => (Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined);
+
 export function canonicalRole(text) {
   const norm = text.trim().toLowerCase().replace(/[ -]/g, '_');
-  return ROLE_ALIASES[norm] || norm;
+  return own(ROLE_ALIASES, norm) || norm;
 }
 // Python's str.casefold() for the names organisations go by (toLowerCase, plus sharp s)
 const fold = (s) => s.trim().toLowerCase().replace(/ß/g, 'ss');
 
 function claimedRoles(body) {
   const claims = [];
-  const stepRoles = STEP_ROLES[String(body.biz_step)];
+  const stepRoles = own(STEP_ROLES, String(body.biz_step));
   if (stepRoles) claims.push(stepRoles);
   const role = isObject(body.actor) ? body.actor.role : null;
   if (typeof role === 'string' && role.trim()) claims.push([canonicalRole(role)]);
