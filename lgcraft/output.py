@@ -89,6 +89,15 @@ def _min_width(name: str, cells: Sequence[str]) -> int:
     return widest
 
 
+def need_tokens(names: Sequence[str], cells: Sequence[Sequence[str]], mins: Sequence[int]) -> int:
+    """The width the token columns need whole, with a narrow text column beside them."""
+    total = 3 * len(names) + 1
+    for i, _ in enumerate(names):
+        column = [row[i] for row in cells if i < len(row)]
+        total += mins[i] if _all_tokens(column) else min(mins[i], 8)
+    return total
+
+
 class Output:
     """Renders results for people or as JSON. One per invocation."""
 
@@ -163,6 +172,8 @@ class Output:
                     for i, name in enumerate(names)]
             need = sum(mins) + 3 * len(names) + 1
             drop = next((name for name in optional if name in names and name not in dropped), None)
+            if drop is None and len(names) > 2 and need_tokens(names, cells, mins) > width:
+                drop = names[-1]  # the tokens cannot fit: the last column goes, not a cut id
             if need <= width or drop is None:
                 break
             index = names.index(drop)

@@ -16,6 +16,8 @@ from lgcraft.context import app_context
 from lgcraft.errors import InputError, OperationError
 
 MAX_JOBS = 256  # more workers than this is a typo, not a machine
+# dropped first, in this order, when the table does not fit the terminal (all in --json)
+LOW_VALUE_COLUMNS = ("s", "B", "width", "error mm")
 
 def fmt(value, digits: int = 1) -> str:
     if value is None:
@@ -90,7 +92,7 @@ def run_prep(ctx: typer.Context, section: str, inputs: list[str], out: Path, *,
         title, columns, rows = table(batch, summary)
         caption = (f"{batch.ok} prepared, {batch.skipped} skipped (resume), {batch.failed} failed; "
                    f"reports and batch.json/batch.csv in {out}")
-        return out_.table(title, columns, rows, caption=caption)
+        return out_.table(title, columns, rows, caption=caption, optional=LOW_VALUE_COLUMNS)
 
     out_.emit(summary, render)
     assumed = [row["name"] for row in summary["files"] if row.get("scale") == "assumed"]
