@@ -207,9 +207,9 @@ def make_order(fields: dict[str, Any], *, where: str = "") -> CustomOrder:
             raise InputError(f"{_place(where, 'stone_size')} {stone.size_label} is larger than a size "
                              f"{size.label} ({system.upper()}) band can hold",
                              hint=f"stones up to {size.inner_diameter_mm:.1f} mm wide on this size")
-        default_prong = round(max(0.8, min(1.4, 0.15 * stone.width_mm + 0.1)), 2)
+        default_prong = round(max(1.0, min(1.5, 0.15 * stone.width_mm + 0.1)), 2)
         prong = _number(given.get("prong_diameter", default_prong), "prong_diameter", where, 0.2, 3.0)
-        seat = _number(given.get("seat_depth", round(0.3 * prong, 2)), "seat_depth", where, 0.0, 3.0,
+        seat = _number(given.get("seat_depth", round(0.25 * prong, 2)), "seat_depth", where, 0.0, 3.0,
                        allow_zero=True)
         if seat >= prong * 0.75:
             raise InputError(f"{_place(where, 'seat_depth')} {seat:g} mm would cut through a {prong:g} mm prong",
