@@ -95,7 +95,7 @@ def _number(value: Any, column: str, where: str, lo: float, hi: float, *, allow_
     if not math.isfinite(number):
         raise InputError(f"{place} {value!r} is not a number")
     if number < 0 or (number == 0 and not allow_zero):
-        raise InputError(f"{place} {number:g} must be positive")
+        raise InputError(f"{place} {number:g} must be {'0 or more' if allow_zero else 'positive'}")
     if not lo <= number <= hi:
         raise InputError(f"{place} {number:g} is outside {lo:g}-{hi:g}")
     return number
@@ -191,6 +191,9 @@ def make_order(fields: dict[str, Any], *, where: str = "") -> CustomOrder:
         raise InputError(f"{_place(where, 'engrave_side')} top needs a signet face",
                          hint="use inside or outside, or --type signet")
     depth = _number(given.get("engrave_depth", 0.4), "engrave_depth", where, 0.05, 2.0)
+    if engrave and side != "top" and depth >= band.thickness_mm - 0.1:
+        raise InputError(f"{_place(where, 'engrave_depth')} {depth:g} mm would cut through a "
+                         f"{band.thickness_mm:g} mm band", hint="engrave shallower (0.2-0.5 mm is usual)")
     height = None
     if "engrave_height" in given:
         height = _number(given["engrave_height"], "engrave_height", where, 0.5, 12.0)

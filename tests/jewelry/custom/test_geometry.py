@@ -127,6 +127,8 @@ def test_shrink_scales_the_print_files_not_the_try_on_mesh(tmp_path):
     ({"size": "7", "profile": "cort"}, "--profile 'cort' is not one of"),
     ({"size": "7", "engrave_side": "top", "engrave": "A"}, "top needs a signet face"),
     ({"size": "7", "stone": "ruby"}, "--stone applies to solitaires"),
+    ({"size": "7", "thickness": 1.0, "engrave": "A", "engrave_depth": 1.0}, "would cut through a 1 mm band"),
+    ({"size": "7", "shrink": -3}, "--shrink -3 must be 0 or more"),
 ])
 def test_bad_orders_name_the_value(fields, message):
     with pytest.raises(InputError) as err:
