@@ -95,8 +95,8 @@ def batch(count: int) -> None:
         built = len(list((Path(tmp) / "out-2").glob("*.glb")))
     one, two = results[1], results[2]
     print(f"{count} orders from a CSV ({built} pieces built, every output and preview):")
-    print(f"  --jobs 1   {one[0]:.1f} s wall  ({one[0] / count:.2f} s per order)")
-    print(f"  --jobs 2   {two[0]:.1f} s wall  ({two[0] / count:.2f} s per order)")
+    print(f"  --jobs 1   {one[0]:.1f} s wall  ({one[0] / count:.2f} s per order)  {one[1]:.1f} s CPU")
+    print(f"  --jobs 2   {two[0]:.1f} s wall  ({two[0] / count:.2f} s per order)  {two[1]:.1f} s CPU")
     print(f"  speed-up   {one[0] / two[0]:.2f}x (target >= 1.7x); load average now {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
 
