@@ -53,6 +53,7 @@ def custom(
     no_preview: bool = typer.Option(False, "--no-preview", help="Skip the PNG previews."),
     record: bool = typer.Option(False, "--record", help="Add a signed custom-order record per piece to the provenance store."),
     designer: str = typer.Option(None, "--designer", help="Designer named in --record records (default [jewelry] designer, else login name)."),
+    executor: str = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help="With --orders: where to build, local (default) or on Ray, one task per order (see lgcraft eyewear prep --help). Config [run] executor, env LGCRAFT_RUN_EXECUTOR."),
 ) -> None:
     """A custom ring from an order: band, solitaire or signet, sized, engraved, set, checked, weighed and priced.
 
@@ -93,10 +94,12 @@ def custom(
         raise InputError(f"--out {out_dir} exists and is not a folder")
     target = _record_target(app, designer) if record else None  # key and store checked first
     if orders is not None:
-        _run_orders(app, orders, out_dir, options, flags, jobs, resume, target)
+        _run_orders(app, orders, out_dir, options, flags, jobs, resume, target, executor)
         return
     if resume:
         raise InputError("--resume goes with --orders", hint="a single piece is always built afresh")
+    if executor is not None:
+        raise InputError("--executor goes with --orders", hint="a single piece is built here")
     _run_one(app, flags, out_dir, options, target)
 
 
@@ -196,10 +199,13 @@ def _render_piece(out, report: dict):
 
 
 def _run_orders(app, csv_path: Path, out_dir: Path, options, flags: dict[str, Any], jobs: int | None,
-                resume: bool, target) -> None:
+                resume: bool, target, executor: str | None = None) -> None:
     from lgcraft.jewelry.custom.batch import custom_row, run_orders
     from lgcraft.meshes.batch import batch_summary
+    from lgcraft.run import refuse_urls, resolve_executor
 
+    spec = resolve_executor(app.settings, executor)
+    refuse_urls([out_dir])
     get = app.settings.get
     jobs = get("jewelry", "jobs", int, os.cpu_count() or 1, flag=jobs,
                valid=lambda n: 1 <= n <= MAX_JOBS, expect=f"1-{MAX_JOBS}")
@@ -207,7 +213,8 @@ def _run_orders(app, csv_path: Path, out_dir: Path, options, flags: dict[str, An
     out = app.out
     with out.progress("Building custom orders") as advance:
         batch = run_orders(csv_path, out_dir, options, defaults, jobs=jobs, resume=resume,
-                           on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"))
+                           on_done=lambda r: advance(1, description=f"{r.name}: {r.status}"),
+                           executor=spec)
     records = None
     if target is not None:
         from lgcraft.jewelry.custom.record import record_pieces

@@ -165,3 +165,29 @@ def test_an_output_folder_the_workers_cannot_see_is_named(ray_cluster, frames, t
         assert not list((folder / "out").glob("*.glb"))
     finally:
         os.close(private)
+
+
+def test_custom_orders_on_ray_build_the_local_files(ray_cluster, tmp_path):
+    """`jewelry custom --orders` through the same batch runner: one Ray task per order,
+    the same STL, 3MF and GLB bytes and the same reports as a local run."""
+    pytest.importorskip("manifold3d")
+    repo = Path(__file__).resolve().parents[2]
+    orders = tmp_path / "orders.csv"
+    lines = (repo / "examples" / "jewelry" / "orders.csv").read_text(encoding="utf-8").splitlines()
+    orders.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    outs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        code, batch = prep("jewelry", "custom", "--orders", str(orders), "--out", str(out),
+                           "--no-preview", "--executor", executor, "-j", "1")
+        assert code == 0, batch
+        assert [f["status"] for f in batch["files"]] == ["ok", "ok"]
+        outs[executor] = out
+    made = sorted(p.name for p in outs["local"].glob("LG-*.*") if not p.name.endswith(".json"))
+    assert len(made) == 6 and made == sorted(
+        p.name for p in outs["ray"].glob("LG-*.*") if not p.name.endswith(".json"))
+    for name in made:
+        assert (outs["local"] / name).read_bytes() == (outs["ray"] / name).read_bytes(), name
+    for report in outs["local"].glob("LG-*.report.json"):
+        assert comparable_report(report, outs["local"]) == \
+            comparable_report(outs["ray"] / report.name, outs["ray"])

@@ -132,11 +132,12 @@ def warm(paths, options) -> None:
 
 
 def run_orders(csv_path: Path, out_dir: Path, options, defaults: dict[str, Any], *, jobs: int = 1,
-               resume: bool = False, on_done: Callable | None = None):
-    """Build every order of a CSV (``jobs`` worker processes); batch.json/csv last."""
+               resume: bool = False, on_done: Callable | None = None, executor=None):
+    """Build every order of a CSV (``jobs`` worker processes, or one Ray task per order
+    with a Ray ``executor``); batch.json/csv last."""
     from lgcraft.meshes.batch import run_batch
 
     columns, rows = read_orders(csv_path)
     paths = write_order_files(columns, rows, defaults, Path(out_dir) / "orders")
     return run_batch(paths, out_dir, custom_job, options, jobs=jobs, resume=resume, on_done=on_done,
-                     row=custom_row, fields=ROW_FIELDS, warm=warm)
+                     row=custom_row, fields=ROW_FIELDS, warm=warm, executor=executor)

@@ -63,7 +63,10 @@ def threemf_bytes(vertices: np.ndarray, faces: np.ndarray, name: str = "lgcraft"
     out.write('</triangles></mesh></object></resources><build><item objectid="1"/></build></model>')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
-        package.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        package.writestr("_rels/.rels", _RELS)
-        package.writestr("3D/3dmodel.model", out.getvalue())
+        # a fixed date on every entry: the same order makes the same bytes (no clock inside)
+        for entry, body in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
+                            ("3D/3dmodel.model", out.getvalue())):
+            info = zipfile.ZipInfo(entry, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            package.writestr(info, body, compresslevel=1)
     return buf.getvalue()
