@@ -613,7 +613,8 @@ def verify_command(
                                            "(config [provenance] trust; default trust.toml in the store)."),
     rpc_urls: list[str] = RPC_MANY_OPT,
     label: str | None = typer.Option(None, "--label", metavar="PAYLOAD",
-                                     help="What the scanner read from the tag (export --qr): binds the bundle to it."),
+                                     help="What the scanner read from the tag (export --qr; also the page URL of "
+                                          "--site-url): binds the bundle to it."),
     item: str | None = typer.Option(None, "--item", help="The piece in front of you: the bundle must be its."),
     head: str | None = typer.Option(None, "--head", metavar="HASH",
                                     help="The latest record hash on its tag: the bundle must reach it."),
@@ -647,6 +648,10 @@ def verify_command(
 
     app = app_context(ctx)
     wanted = [validate_address(t, "--issuer") for t in issuers]
+    if label and label.strip().lower().startswith(("http://", "https://")):
+        from lgcraft.provenance.site import label_from_page_url
+
+        label = label_from_page_url(label)  # the QR of 'export --site-url' holds the page's URL
     parsed_label = parse_label(label) if label else None
     if item is not None and not ITEM_ID_RE.match(item):
         raise InputError(f"--item {item!r} is not an item id")

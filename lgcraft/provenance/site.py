@@ -68,6 +68,28 @@ def page_url(site_url: str, item_id: str, head: str, count: int) -> str:
     return f"{site_url}?{urlencode({'item': item_id, 'head': head, 'n': count})}"
 
 
+def label_from_page_url(url: str) -> str:
+    """The label payload (``lgcraft-prov:2;item=...;count=...;head=...``) a page URL from
+    `page_url` carries, so `verify --label` takes what a phone's scanner reads.
+
+    >>> label_from_page_url("https://shop.example/verify/?item=R-1&head=0xab&n=5")
+    'lgcraft-prov:2;item=R-1;count=5;head=0xab'
+    """
+    from urllib.parse import parse_qs
+
+    from lgcraft.provenance.bundle import Label
+
+    query = parse_qs(urlsplit(url.strip()).query)
+    fields = {key: query.get(key, []) for key in ("item", "head", "n")}
+    missing = [key for key, values in fields.items() if len(values) != 1]
+    if missing:
+        raise InputError(f"--label {url[:80]!r}: the page URL carries no single {missing[0]!r}",
+                         hint="scan the piece's label again, or give --item and --head")
+    if not fields["n"][0].isdigit():
+        raise InputError(f"--label: n={fields['n'][0]!r} is not a record count")
+    return Label(fields["item"][0], fields["head"][0], int(fields["n"][0])).payload
+
+
 # --------------------------------------------------------------------------------------------
 def node_modules_dir() -> Path:
     """The node_modules folder holding esbuild and the noble packages."""

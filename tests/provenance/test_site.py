@@ -451,6 +451,16 @@ def test_label_qr_opens_the_page_of_its_piece(world, k, tmp_path):
         ring = world["ring"]
         assert decoded == out["qr_payload"] == (f"{site_url}?item={RING_ID}&head={ring['records'][-1]['record_hash']}"
                                                 f"&n={len(ring['records'])}")
+        # the counter's CLI takes the same scan: verify --label URL
+        shop = Cli(tmp_path)
+        shop("provenance", "verify", str(tmp_path / "ring.json"), "--label", decoded, "--trust", str(k.DEMO_TRUST),
+             "--rpc-url", world["node"].url)
+        other = decoded.replace(f"item={RING_ID}", f"item={EAR_ID}")
+        run = shop("provenance", "verify", str(tmp_path / "ring.json"), "--label", other, "--trust",
+                   str(k.DEMO_TRUST), "--rpc-url", world["node"].url, check=1)
+        assert f"the label for {EAR_ID}" in run.stderr
+        assert "no single 'head'" in shop("provenance", "verify", str(tmp_path / "ring.json"), "--label",
+                                          site_url + f"?item={RING_ID}", check=2).stderr
         Cli(tmp_path)("provenance", "site", str(tmp_path / "www" / "verify"), "--bundle", str(tmp_path / "ring.json"),
                       "--trust", str(k.DEMO_TRUST), "--rpc-url", world["node"].url)
         manager, chromium = browser()
