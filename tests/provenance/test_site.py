@@ -511,6 +511,14 @@ def test_site_refuses_bad_input_and_keeps_what_is_there(world, k, tmp_path):
     assert {p.name for p in (site / "bundles").iterdir()} == {f"{RING_ID}.json"}
     assert sorted(p.name for p in site.iterdir()) == [".lgcraft-site", "bundles", "index.html", "verify.js"]
     assert "cdn" not in (site / "index.html").read_text().lower()
+    # from the maker's store: the pieces named, or every anchored piece
+    maker = Cli(world["root"] / "maker")
+    data = json.loads(maker("--json", "provenance", "site", str(tmp_path / "one"), RING_ID).stdout)
+    assert data["items"] == [RING_ID] and data["trust_organisations"] >= 1  # the store's own trust.toml
+    data = json.loads(maker("--json", "provenance", "site", str(tmp_path / "all")).stdout)
+    assert set(data["items"]) >= {RING_ID, EAR_ID}
+    assert "no records of item 'NOPE-1'" in maker("provenance", "site", str(tmp_path / "none"), "NOPE-1",
+                                                  check=2).stderr
 
 
 def test_serve_opens_the_folder_on_localhost(world, tmp_path):
@@ -557,6 +565,10 @@ def test_page_from_a_usb_stick_asks_for_the_bundle_file(world, k, tmp_path):
         page.set_input_files("#bundle-file", str(site / "bundles" / f"{EAR_ID}.json"))
         page.wait_for_selector("body[data-ready='1']", timeout=20_000)
         assert page.get_attribute("#verdict", "data-verdict") == "0"
+        # with no item in the URL the page lists the site's pieces
+        page.goto((site / "index.html").as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.inner_text("ul.items") == EAR_ID
         context.close()
     finally:
         chromium.close()
