@@ -395,6 +395,11 @@ def anchor_pending(store: Store, client, signer, *, confirmations: int = 1, time
             _deploy(store, client, signer, rpc_url=None, confirmations=1, timeout=timeout, existing=None)
             network = stored_network(store)
         client.check_chain_id(network.chain_id)
+        found = client.code_version(network.contract)  # one eth_getCode: never anchor into unknown code
+        if found != network.contract_version:
+            raise ChainError(f"the store's contract {network.contract} on chain {network.chain_id} is not the "
+                             f"lgcraft anchor contract version {network.contract_version} (its code differs)",
+                             hint="run 'lgcraft provenance deploy' to deploy the anchor contract again")
         if network.contract_version != 2 and not store.unfinished_batches():
             if network.kind == "embedded":  # nothing to ask: install version 2 beside the old contract
                 _deploy(store, client, signer, rpc_url=None, confirmations=1, timeout=timeout, existing=None)
@@ -495,6 +500,10 @@ def _finish_found(store: Store, client, network: Network, batch: Batch, on_chain
     if receipt is None and version >= 2:
         found_tx = client.find_anchor_tx(contract, on_chain.issuer, batch.root)
         receipt = client.receipt(found_tx) if found_tx else None
+        if receipt is None or receipt.status != 1:
+            raise ChainError(f"contract {contract} reports root {batch.root} anchored by {on_chain.issuer}, but no "
+                             "transaction emitted its Anchored event; the batch is not marked anchored",
+                             hint="check the node (--rpc-url) and the contract ('lgcraft provenance status')")
     tx_hash = receipt.tx_hash if receipt else None
     with store.transaction() as conn:
         conn.execute("UPDATE batches SET status = 'anchored', block_number = ?, block_hash = ?, block_time = ?, "

@@ -127,6 +127,20 @@ def test_1_a_contract_that_says_yes_is_not_lgcraft_s(maker, attacker, node, k, c
                                                                                   "trust.toml"), "--offline"],
                                capsys, monkeypatch, attacker["dir"])
     assert code == 1 and any("anchor only with " + maker["contract"] in f for f in report["failures"])
+    # a store pointed at that contract refuses to anchor into it, loudly, and keeps its records pending
+    from lgcraft.provenance.store import Store
+
+    with Store(attacker["dir"] / ".lgcraft") as store:
+        network = store.get_meta("network")
+        with store.transaction() as conn:
+            store.set_meta("network", {**network, "contract": says_yes}, conn)
+    lg = k.Lg(attacker["dir"], key="0x" + attacker["key"].hex())
+    lg("provenance", "record", "--item", "LG-RING-2025-7777", "--step", "shipping", "--actor", "Courier")
+    refused = lg("provenance", "anchor", check=1)
+    assert f"{says_yes} on chain 31337 is not the lgcraft anchor contract" in refused.stderr
+    assert "1 record(s) stay pending" in refused.stderr
+    with Store(attacker["dir"] / ".lgcraft") as store, store.transaction() as conn:
+        store.set_meta("network", network, conn)
 
 
 def test_2_an_attacker_s_own_key_and_contract_are_not_trusted(attacker, node, k, capsys, monkeypatch):

@@ -141,3 +141,18 @@ def test_a_v1_store_and_bundle_migrate(tmp_path, k):
     assert bundle["version"] == 2 and [a["contract_version"] for a in bundle["anchors"]] == [1, 2]
     report = lg.json("provenance", "verify", "ring.json", "--trust", "t.toml")
     assert report["valid"] and report["records"] == 6
+
+
+def test_the_signed_examples_are_what_the_script_makes():
+    """scripts/sign_provenance_examples.py is deterministic (RFC 6979): the committed
+    signed files and demo trust list are exactly what it writes."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "sign_provenance_examples.py"
+    spec = importlib.util.spec_from_file_location("sign_examples", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("solitaire-ring", "recycled-earrings"):
+        assert module.signed_lines(module.EXAMPLES / f"{name}.jsonl") == \
+            (module.EXAMPLES / f"{name}.signed.jsonl").read_text(encoding="utf-8")
+    assert module.demo_trust() == (module.EXAMPLES / "demo-trust.toml").read_text(encoding="utf-8")
