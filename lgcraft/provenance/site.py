@@ -113,15 +113,18 @@ def node_modules_dir() -> Path:
     return folder
 
 
-def build_script(output: Path, *, minify: bool = True) -> int:
-    """Bundle the page's script with esbuild into ``output``; returns its size in bytes.
-    The noble packages' licence notices are kept at the end of the file."""
+def build_script(output: Path, *, minify: bool = True, entry: Path = ENTRY, global_name: str | None = None) -> int:
+    """Bundle the page's script (or ``entry``, its exports under ``global_name``) with
+    esbuild into ``output``; returns its size in bytes. The noble packages' licence
+    notices are kept at the end of the file."""
     modules = node_modules_dir()
     esbuild = str(modules / ".bin" / "esbuild")
-    args = [esbuild, str(ENTRY), "--bundle", "--format=iife", "--target=es2020", "--charset=utf8",
+    args = [esbuild, str(entry), "--bundle", "--format=iife", "--target=es2020", "--charset=utf8",
             "--legal-comments=eof", f"--outfile={output}", "--log-level=error"]
     if minify:
         args.append("--minify")
+    if global_name:
+        args.append(f"--global-name={global_name}")
     env = {**os.environ, "NODE_PATH": str(modules)}
     try:
         proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)

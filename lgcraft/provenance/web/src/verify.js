@@ -101,11 +101,13 @@ export function rootFromProof(leaf, index, count, siblings) {
   let node = leaf;
   let width = count;
   let used = 0;
+  // arithmetic, not bitwise: JavaScript's ^ and & cut numbers to 32 bits, Python's do not
   while (width > 1) {
-    if ((index ^ 1) < width) {
+    const odd = index % 2 === 1;
+    if ((odd ? index - 1 : index + 1) < width) {
       if (used >= siblings.length) throw new Error(`proof too short: ${siblings.length} siblings for leaf ${index} of ${count}`);
       const other = unhex(siblings[used++]);
-      node = sha256(index & 1 ? concat(Uint8Array.of(1), other, node) : concat(Uint8Array.of(1), node, other));
+      node = sha256(odd ? concat(Uint8Array.of(1), other, node) : concat(Uint8Array.of(1), node, other));
     }
     index = Math.floor(index / 2);
     width = Math.ceil(width / 2);
@@ -595,3 +597,7 @@ async function checkOnChain(node, plan, codeHashes, fail, report, addCompute) {
 }
 
 export { Num };
+
+// for tests/provenance/test_site_vectors.py (the bundle built from this file alone)
+export { parseStrict as parseStrictForTests, unhex as unhexForTests };
+export { canonicalText as canonicalTextForTests } from './jcs.js';
