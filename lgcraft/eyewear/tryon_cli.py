@@ -13,6 +13,16 @@ from lgcraft.context import app_context
 from lgcraft.errors import InputError, OperationError
 
 FACE_HELP = "Which face when a photo shows several: 1 = the largest (default), 2 = the next..."
+CARD_HELP = ("Scale from an ID-1 card (85.60 mm) held flat at the forehead instead of the iris: "
+             "the ends of its long edge in the photo's pixels, X1,Y1,X2,Y2. One photo only.")
+
+
+def _card(card: str | None):
+    if card is None:
+        return None
+    from lgcraft.tryon.scale import parse_card
+
+    return parse_card(card)
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -61,6 +71,7 @@ def tryon(
     out_dir: Path = typer.Option(..., "-o", "--out", metavar="OUTDIR", help="Folder for the composites (PHOTO.FRAME.png); never a photo's own folder."),
     face: int | None = typer.Option(None, "--face", metavar="N", help=FACE_HELP),
     executor: str | None = typer.Option(None, "--executor", metavar="local|ray|auto|ray://HOST:PORT", help="Where to draw: local (default), or on Ray: one actor per CPU opens the face model and the renderer once and takes photos as they come. Config [run] executor, env LGCRAFT_RUN_EXECUTOR."),
+    card: str | None = typer.Option(None, "--card", metavar="X1,Y1,X2,Y2", help=CARD_HELP),
 ) -> None:
     """Put prepared frames on face photos at true scale: one composite PNG per photo and frame.
 
@@ -90,8 +101,8 @@ def tryon(
             _warn_photo(app.out, result)
             advance(1, description=f"{Path(result.photo).name}: {result.status}")
 
-        if spec.is_local:
-            batch = tryon_frames(paths, frames, out_dir, face=face, on_photo=done)
+        if spec.is_local or card is not None:  # a card goes with one photo: no workers
+            batch = tryon_frames(paths, frames, out_dir, face=face, card=_card(card), on_photo=done)
         else:
             from lgcraft.tryon.scaleout import tryon_frames_on_ray
 
@@ -133,6 +144,7 @@ def measure(
     photos: list[str] = typer.Argument(..., metavar="PHOTO...", help="Face photos (JPEG, PNG, WebP), folders or globs."),
     catalog: Path | None = typer.Option(None, "--catalog", metavar="DIR", help="A prep output folder: rank its frames by fit."),
     face: int | None = typer.Option(None, "--face", metavar="N", help=FACE_HELP),
+    card: str | None = typer.Option(None, "--card", metavar="X1,Y1,X2,Y2", help=CARD_HELP),
 ) -> None:
     """Measure PD and face width from photos, and the frame sizes that fit; rank a catalogue.
 
@@ -156,7 +168,7 @@ def measure(
             _warn_photo(app.out, result)
             advance(1, description=f"{Path(result.photo).name}: {result.status}")
 
-        batch = measure_photos(paths, catalog, face=face, on_photo=done)
+        batch = measure_photos(paths, catalog, face=face, card=_card(card), on_photo=done)
     from lgcraft.cli import allow_quick_exit
 
     allow_quick_exit()
@@ -177,6 +189,7 @@ def measure(
             mono = f["mono_pd_mm"]
             body = (f"PD {f['pd_mm']:.1f} mm +/- {f['pd_uncertainty_mm']:.1f} (right {mono['right']:.1f}, "
                     f"left {mono['left']:.1f}); face width {f['face_width_mm']:.1f} mm; "
+                    f"scale from the {f['scale_from']} (iris {f['iris_mm']:.1f} mm); "
                     f"confidence {f['confidence']:.2f}\n"
                     f"fits: total width {_pair(fit['total_width_mm'])} mm, lens {_pair(fit['lens_width_mm'])}, "
                     f"bridge {_pair(fit['bridge_mm'])}, temple {_pair(fit['temple_length_mm'])}, "

@@ -12,6 +12,8 @@ IRIS_DIAMETER_MM = 11.7        # horizontal visible iris diameter, adult mean (M
 IRIS_DIAMETER_SD_MM = 0.5      # its spread between people: the rule's own limit (~4%)
 MIN_IRIS_PX = 6.0              # an iris narrower than this is too small to measure well
 ADULT_PD_MM = (54.0, 74.0)     # adult pupillary distances (5th-95th percentile, roughly)
+CARD_WIDTH_MM = 85.60          # ISO/IEC 7810 ID-1 (bank and ID cards): 85.60 x 53.98 mm
+ADULT_IRIS_MM = (10.2, 13.0)   # horizontal visible iris diameters seen in adults
 
 # MediaPipe face mesh landmarks (478 with the iris refinement)
 RIGHT_PUPIL, LEFT_PUPIL = 468, 473          # iris centres (subject's right is image left)

@@ -27,7 +27,7 @@ from lgcraft.tryon.landmarks import (
     Photo,
 )
 from lgcraft.tryon.pose import Camera, HeadPose, canonical_face, fit_pose
-from lgcraft.tryon.scale import ScaleEstimate, estimate_scale
+from lgcraft.tryon.scale import ScaleEstimate, apply_card, estimate_scale
 
 
 class NoFaceError(InputError):
@@ -113,6 +113,8 @@ class FaceAnalysis:
             "pd_uncertainty_mm": round(self.scale.uncertainty_mm, 1),
             "face_width_mm": round(self.face_width_mm, 1),
             "iris_px": round(self.scale.iris_px, 2),
+            "scale_from": self.scale.method,
+            "iris_mm": round(self.scale.iris_mm, 2),
             "head_pose_deg": {"yaw": round(yaw, 1), "pitch": round(pitch, 1), "roll": round(roll, 1)},
             "camera": {"focal_px": round(self.camera.focal_px, 1),
                        "focal_35mm": round(self.camera.focal_35mm, 1),
@@ -138,8 +140,11 @@ def pick_face(faces: list[Face], photo: Photo, face: int | None) -> Face:
     return faces[face - 1]
 
 
-def analyse_face(photo: Photo, model: FaceMeshModel, face: int | None = None) -> FaceAnalysis:
-    """Find, measure and pose the largest face of ``photo`` (or face number ``face``)."""
+def analyse_face(photo: Photo, model: FaceMeshModel, face: int | None = None,
+                 card: tuple[float, float, float, float] | None = None) -> FaceAnalysis:
+    """Find, measure and pose the largest face of ``photo`` (or face number ``face``);
+    ``card``: the ends of an ID-1 card's long edge in the photo, to scale by instead of
+    the iris (`lgcraft.tryon.scale.apply_card`)."""
     faces = model.faces(photo.rgb)
     chosen = pick_face(faces, photo, face)
     pairs = canonical_face().pairs
@@ -148,6 +153,8 @@ def analyse_face(photo: Photo, model: FaceMeshModel, face: int | None = None) ->
         return [f.points for f in model.faces(view)]
 
     scale = estimate_scale(photo.rgb, chosen.points, detect, pairs)
+    if card is not None:
+        scale = apply_card(scale, card, photo.size)
     points = scale.points
     pose = fit_pose(points)
     camera = Camera.for_photo(*photo.size, photo.focal_35mm)

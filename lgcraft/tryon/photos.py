@@ -83,6 +83,13 @@ def expand_photos(patterns: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
+def check_card(card, photos: Sequence[Path]) -> None:
+    """A card marks one photo's pixels: it goes with exactly one photo."""
+    if card is not None and len(photos) != 1:
+        raise InputError(f"--card marks one photo's pixels, but {len(photos)} photos were given",
+                         hint="run one photo at a time with --card")
+
+
 def check_photos(paths: Sequence[Path]) -> None:
     """Every path is a whole image: decoded (JPEG at 1/8 size, which still reads every
     byte), so a truncated or foreign file stops the run before anything is written."""
@@ -162,11 +169,11 @@ class Session:
         if self.compositor is not None:
             self.compositor.close()
 
-    def analyse(self, path: Path, face: int | None):
+    def analyse(self, path: Path, face: int | None, card=None):
         from lgcraft.tryon.face import analyse_face
         from lgcraft.tryon.landmarks import load_photo
 
-        return analyse_face(load_photo(path), self.model, face)
+        return analyse_face(load_photo(path), self.model, face, card)
 
     def mesh(self, model, index: int):
         key = (str(model.path), index)
@@ -211,12 +218,13 @@ def _landmark_pixels(face) -> dict[str, list[float]]:
 
 
 def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, *,
-                 face: int | None = None,
+                 face: int | None = None, card=None,
                  on_photo: Callable[[PhotoResult], None] | None = None,
                  session: Session | None = None, stems: Sequence[str] | None = None,
                  ) -> PhotoBatch:
     """Every frame on every photo: one composite PNG each in ``out_dir``, with figures.
 
+    ``card``: an ID-1 card's marked long edge (one photo; `lgcraft.tryon.scale.apply_card`).
     ``session`` (kept open by the caller) and ``stems`` (the composites' names) let a
     batch be drawn a photo at a time on several workers (`lgcraft.tryon.scaleout`)."""
     from lgcraft.tryon.fit import fit_ranges
@@ -225,13 +233,14 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
     from lgcraft.tryon.placement import place_frame
 
     models = [read_prepared(path, "frame") for path in frames]  # bad frames stop the run first
+    check_card(card, photos)
     check_photos(photos)
     check_out_dir(out_dir, photos)
     results = []
     with nullcontext(session) if session else Session() as session:
         for photo, stem in zip(photos, stems or _output_names(photos), strict=True):
             try:
-                analysis = session.analyse(photo, face)
+                analysis = session.analyse(photo, face, card)
             except LgcraftError as exc:
                 if not _is_no_face(exc):
                     raise
@@ -300,7 +309,7 @@ def _is_no_face(exc: LgcraftError) -> bool:
 
 
 def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
-                   face: int | None = None,
+                   face: int | None = None, card=None,
                    on_photo: Callable[[PhotoResult], None] | None = None) -> PhotoBatch:
     """A pair of ``earring`` at the ear lobes of each photo's face."""
     from lgcraft.tryon.models import read_prepared
@@ -308,13 +317,14 @@ def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
     from lgcraft.tryon.placement import place_earrings
 
     model = read_prepared(earring, "earring")
+    check_card(card, photos)
     check_photos(photos)
     check_out_dir(out_dir, photos)
     results = []
     with Session() as session:
         for photo, stem in zip(photos, _output_names(photos), strict=True):
             try:
-                analysis = session.analyse(photo, face)
+                analysis = session.analyse(photo, face, card)
             except LgcraftError as exc:
                 if not _is_no_face(exc):
                     raise
@@ -368,18 +378,20 @@ def _metres(matrix: np.ndarray) -> np.ndarray:
     return out
 
 
-def measure_photos(photos: Sequence[Path], catalog: Path | None = None, *, face: int | None = None,
+def measure_photos(photos: Sequence[Path], catalog: Path | None = None, *,
+                   face: int | None = None, card=None,
                    on_photo: Callable[[PhotoResult], None] | None = None) -> PhotoBatch:
     """PD, face width and the frame sizes that fit; with ``catalog``, its frames ranked."""
     from lgcraft.tryon.fit import fit_ranges, rank_catalog, read_catalog
 
     frames = read_catalog(catalog) if catalog is not None else None
+    check_card(card, photos)
     check_photos(photos)
     results = []
     with Session(render=False) as session:
         for photo in photos:
             try:
-                analysis = session.analyse(photo, face)
+                analysis = session.analyse(photo, face, card)
             except LgcraftError as exc:
                 if not _is_no_face(exc):
                     raise

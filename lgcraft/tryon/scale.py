@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lgcraft.tryon.constants import (
+    ADULT_IRIS_MM,
     ADULT_PD_MM,
+    CARD_WIDTH_MM,
     IRIS_DIAMETER_MM,
     IRIS_DIAMETER_SD_MM,
     LEFT_IRIS_ACROSS,
@@ -72,6 +74,8 @@ class ScaleEstimate:
     confidence: float       # 0-1, from the uncertainty
     low_confidence: str | None  # why the figure should not be trusted, or None
     points: np.ndarray      # the views' landmarks averaged, in photo pixels (478, 3)
+    method: str = "iris"    # iris | card: what set the scale
+    iris_mm: float = IRIS_DIAMETER_MM  # the iris's size: assumed (iris) or measured (card)
 
 
 def _view_affine(points: np.ndarray, scale: float, tilt: float, mirror: bool) -> np.ndarray:
@@ -159,3 +163,55 @@ def estimate_scale(rgb: np.ndarray, points: np.ndarray,
                          mm_per_px=pd_mm / max(pupils_px, 1e-6), spread_mm=spread,
                          views=len(readings), uncertainty_mm=uncertainty, confidence=confidence,
                          low_confidence=low, points=averaged)
+
+
+CARD_DEPTH_SD = 0.015  # the card held at the forehead is ~1.5% nearer the camera than the eyes
+
+
+def parse_card(text: str) -> tuple[float, float, float, float]:
+    """``X1,Y1,X2,Y2``: the ends of the card's long (85.60 mm) edge, in photo pixels."""
+    from lgcraft.errors import InputError
+
+    try:
+        values = tuple(float(v) for v in text.replace(":", ",").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(np.isfinite(values)):
+        raise InputError(f"--card {text!r}: give the ends of the card's long edge as X1,Y1,X2,Y2 "
+                         "(photo pixels, upright)", hint="e.g. --card 120,610,540,598")
+    return values  # type: ignore[return-value]
+
+
+def apply_card(scale: ScaleEstimate, card: tuple[float, float, float, float],
+               photo_size: tuple[int, int]) -> ScaleEstimate:
+    """The same estimate with its scale from an ID-1 card beside the face instead of the
+    iris rule: the card's long edge (85.60 mm) over its length in pixels. The person's
+    iris size is then measured, not assumed; the rule's 4% between people is gone."""
+    from lgcraft.errors import InputError
+
+    x1, y1, x2, y2 = card
+    width, height = photo_size
+    if not all(0 <= x <= width for x in (x1, x2)) or not all(0 <= y <= height for y in (y1, y2)):
+        raise InputError(f"--card {x1:g},{y1:g},{x2:g},{y2:g} lies outside the {width}x{height} photo")
+    length = float(np.hypot(x2 - x1, y2 - y1))
+    if length < 40:
+        raise InputError(f"--card edge is {length:.0f} px long; mark the card's long edge "
+                         "(at least 40 px)")
+    mm_per_px = CARD_WIDTH_MM / length
+    pd_mm = scale.pupil_distance_px * mm_per_px
+    iris_mm = scale.iris_px * mm_per_px
+    views_sd = scale.spread_mm / np.sqrt(max(scale.views, 1))
+    pixel_sd = pd_mm * np.hypot(0.5 / length, 0.25 / max(scale.pupil_distance_px, 1e-6))
+    uncertainty = float(np.sqrt(views_sd ** 2 + pixel_sd ** 2 + (pd_mm * CARD_DEPTH_SD) ** 2))
+    low = None
+    if not ADULT_IRIS_MM[0] <= iris_mm <= ADULT_IRIS_MM[1]:
+        low = (f"with this card the iris would be {iris_mm:.1f} mm across (adults: "
+               f"{ADULT_IRIS_MM[0]}-{ADULT_IRIS_MM[1]} mm): check the card's corners and that "
+               "it is held flat at the face")
+    confidence = float(np.clip(np.exp(-uncertainty / 3.0), 0.0, 1.0))
+    if low:
+        confidence = min(confidence, 0.4)
+    scale.pd_mm, scale.mm_per_px, scale.iris_mm = pd_mm, mm_per_px, iris_mm
+    scale.uncertainty_mm, scale.confidence, scale.low_confidence = uncertainty, confidence, low
+    scale.method = "card"
+    return scale

@@ -79,3 +79,26 @@ def test_exif_orientation_is_honoured(tmp_path, astronaut_rgb, face_model, orien
     assert np.abs(photo.rgb.astype(int) - astronaut_rgb).mean() < 6  # upright again
     face = analyse_face(photo, face_model)
     assert abs(face.pose.roll_deg) < 10
+
+
+def test_card_sets_the_scale_and_measures_the_iris(tmp_path, photos):
+    from .conftest import invoke
+
+    plain = json.loads(invoke(["--json", "eyewear", "measure", photos["astronaut"]]).stdout)
+    plain_face = plain["photos"][0]["face"]
+    # a card whose long edge spans 60 px (marked at the forehead): 85.60 mm / 60 px
+    result = invoke(["--json", "eyewear", "measure", photos["astronaut"], "--card", "195,60,255,60"])
+    assert result.exit_code == 0, result.output
+    face = json.loads(result.stdout)["photos"][0]["face"]
+    assert face["scale_from"] == "card" and plain_face["scale_from"] == "iris"
+    # the same pupil distance in pixels (about 43 px here), at the card's scale
+    pupils_px = plain_face["pd_mm"] / 11.7 * plain_face["iris_px"]
+    assert abs(face["pd_mm"] - pupils_px * 85.60 / 60.0) < 1.0
+    assert abs(face["iris_mm"] - plain_face["iris_px"] * 85.60 / 60.0) < 0.2
+    assert face["pd_uncertainty_mm"] < plain_face["pd_uncertainty_mm"]  # the 4% rule term is gone
+    for bad in ("1,2,3", "a,b,c,d", "0,0,10,0", "0,0,900,0"):
+        result = invoke(["eyewear", "measure", photos["astronaut"], "--card", bad])
+        assert result.exit_code == 2 and "--card" in result.stderr, bad
+    result = invoke(["eyewear", "measure", photos["astronaut"], photos["astronaut-turned"],
+                     "--card", "195,60,255,60"])
+    assert result.exit_code == 2 and "one photo" in " ".join(result.stderr.split())
