@@ -197,10 +197,35 @@ def mirror_twins(parts: list[Part]) -> list[tuple[int, int]]:
     return pairs
 
 
+def _simplify_to(part: Part, target: int, max_error: float = 0.01) -> Part:
+    """One part toward ``target`` triangles as the shared pass treats the model: a pass
+    bounded at ``max_error`` of the part's size, an unbounded one only if that stops
+    short (`decimate_part` tries four bounds, for parts decimated alone from scratch)."""
+    if target >= part.triangles or part.triangles < 4:
+        return part
+    try:
+        import meshoptimizer
+    except ImportError:
+        return decimate_part(part, target)
+    indices = np.ascontiguousarray(part.faces, dtype=np.uint32).ravel()
+    centre = 0.5 * (part.vertices.min(axis=0) + part.vertices.max(axis=0))
+    positions = np.ascontiguousarray(part.vertices - centre, dtype=np.float32)
+    dest = np.zeros_like(indices)
+    count = 0
+    for bound in (max_error, 1.0):
+        count = meshoptimizer.simplify(dest, indices, positions,
+                                       target_index_count=int(target) * 3, target_error=bound)
+        if count <= int(target * 1.05) * 3:
+            break
+    faces = dest[:count].reshape(-1, 3).astype(np.int64)
+    return _compact(part, faces) if len(faces) else part
+
+
 def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Part], list[tuple[int, int]]]:
     """Mirror twins (see `mirror_twins`) whose simplified triangle counts differ by more
-    than `TWIN_TOLERANCE` are decimated again, each alone, to the mean of the two counts
-    (so the model's total stays the same). One simplifier pass over the whole model
+    than `TWIN_TOLERANCE` are brought to the mean of the two counts (so the model's total
+    stays the same): the larger simplified further, the smaller simplified again from its
+    original. One simplifier pass over the whole model
     shares its budget by error, and on two mirror-image parts numbered differently it
     can keep twice as much of one as of the other. Returns the parts and the pairs that
     were balanced."""
@@ -212,12 +237,13 @@ def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Pa
                 and b >= originals[j].triangles:
             continue
         target = (a + b) // 2
-        out[i], out[j] = decimate_part(originals[i], target), decimate_part(originals[j], target)
-        # the same target can still end apart (a bound met early on one side): the larger
-        # goes down to the smaller
-        small, large = sorted((i, j), key=lambda k: out[k].triangles)
+        # the larger goes down from its own simplified version (cheap: a few thousand
+        # faces), the smaller up from its original (one pass over the full part)
+        large, small = (i, j) if a > b else (j, i)
+        out[large] = _simplify_to(out[large], target)
+        out[small] = _simplify_to(originals[small], target)
         if out[large].triangles > (1 + TWIN_TOLERANCE) * out[small].triangles:
-            out[large] = decimate_part(originals[large], out[small].triangles)
+            out[large] = _simplify_to(out[large], out[small].triangles)
         balanced.append((i, j))
     return out, balanced
 

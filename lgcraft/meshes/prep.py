@@ -241,6 +241,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     from lgcraft.meshes.decimate import Surface, balance_twins, simplify_faces, surface_hausdorff
     from lgcraft.meshes.export import build_scene, glb_bytes, write_usdz
     from lgcraft.meshes.gltf import can_write, glb_from_parts
+    from lgcraft.meshes.layers import OFFSET_MM, coincident_layers, separate_layers
     from lgcraft.meshes.mesh import load_model
     from lgcraft.meshes.preview import render_previews
 
@@ -281,10 +282,21 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
         originals = decimated = analysis.parts
         twins: list[tuple[int, int]] = []
         prepared = [None] * len(originals)
-        if simplifying:
+        layers = None
+        if simplifying and pool:
+            # the originals' error indexes on the pool's free threads; meanwhile this
+            # thread looks for coincident layers instead of waiting for the simplifier
+            order = sorted(range(len(originals)), key=lambda k: -originals[k].triangles)
+            futures = {k: pool.submit(lambda p: Surface(p.vertices, p.faces).prepare(), originals[k])
+                       for k in order}
+            layers = coincident_layers(originals)
+            prepared = [futures[k].result() for k in range(len(originals))]
+            lap("error_index_and_layers")
+        elif simplifying:
             prepared = map_parts(lambda p: Surface(p.vertices, p.faces).prepare(), originals,
-                                 pool=pool, size=lambda p: p.triangles)
+                                 size=lambda p: p.triangles)
             lap("error_index")
+        if simplifying:
             kept, timings["decimate"] = (simplified.result() if simplified
                                          else _timed(simplify_faces, parts, budget))
             decimated = regroup(parts, kept, analysis, budget)
@@ -293,9 +305,8 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     finally:
         if pool:
             pool.shutdown(wait=True)
-    from lgcraft.meshes.layers import OFFSET_MM, coincident_layers, separate_layers
-
-    layers = coincident_layers(originals)
+    if layers is None:
+        layers = coincident_layers(originals)
     if layers and settings.separate_layers:
         # on the output: its faces are a subset of the input's, so the layers are still there
         decimated = separate_layers(decimated, coincident_layers(decimated))
