@@ -344,6 +344,8 @@ def test_page_and_verify_agree_on_the_corpus(world, k, tmp_path):
             report = page.evaluate("window.lgcraftReport")
             lines = {li.get_attribute("data-check"): li.get_attribute("data-state")
                      for li in page.query_selector_all("#checks li")}
+            if os.environ.get("LGCRAFT_SITE_SHOTS"):  # for a person to look at every verdict's page
+                page.screenshot(path=str(Path(os.environ["LGCRAFT_SITE_SHOTS"]) / f"{path.split('/')[1]}.png"))
             context.close()
             rows.append((case, verdict, proc, report, lines))
     finally:

@@ -137,7 +137,7 @@ function renderChecks(root, report, t, lang) {
     if (state === true) {
       if (line === 'history') {
         sentences = [report.results.label === true && report.headIndex >= 0
-          ? t('ok.history', { n: report.headIndex + 1 }) : t('ok.history_nolabel')];
+          ? t(report.headIndex === 0 ? 'ok.history_1' : 'ok.history', { n: report.headIndex + 1 }) : t('ok.history_nolabel')];
       } else if (line === 'chain') {
         const a = report.anchors[report.anchors.length - 1];
         const org = a.org || shortAddr(a.issuer);
@@ -241,7 +241,7 @@ async function run() {
   app.replaceChildren(
     el('header', {}, el('h1', {}, t('title')), el('a', { class: 'lang', href: `?${switchParams}`, id: 'lang-switch' }, t('lang_other'))),
     label.item ? el('p', { class: 'item' }, `${t('item')}: `, el('code', {}, label.item)) : null,
-    verdict, el('h3', {}, t('checks')), checks, el('h3', {}, t('timeline')), timeline, footer);
+    verdict, el('h3', {}, t('checks')), checks, el('h3', { id: 'timeline-title' }, t('timeline')), timeline, footer);
 
   if (!label.item) {
     const list = el('ul', { class: 'items' });
@@ -273,6 +273,7 @@ async function run() {
   renderVerdict(verdict, report, t);
   renderChecks(checks, report, t, lang);
   if (report.verdict !== 2) renderTimeline(timeline, report, attachments, t, lang);
+  else document.getElementById('timeline-title').remove(); // a damaged file has no history to show
   footer.replaceChildren(
     el('p', {}, t('trust_count', { n: ((config.trust && config.trust.organisations) || []).length })),
     config.rpc_url ? el('p', {}, t('node', { url: config.rpc_url })) : null,
