@@ -1,6 +1,6 @@
 """Benchmark for `lgcraft toys`: compiled sizes, simulator speed, check time.
 
-Run: python bench/toys.py [--events N] [--json]
+Run: python bench/toys.py [--events N] [--json] [--fuzz N]
 
 * Size: each example compiled, flash and RAM against its board budget, and the 12-state
   example against the issue's target (1 KB flash, 256 B RAM).
@@ -15,6 +15,10 @@ Run: python bench/toys.py [--events N] [--json]
   host), and the C interpreter's events/s with the verified format-2 runtime against
   the format-1 runtime before it (bench/baseline/, same trace, same run; target: no
   more than 10% slower).
+* Fuzz (--fuzz N): N images mutated at random (1-8 bytes, CRC recomputed, seeds: the
+  three examples and three random scripts that use every action) run under ASan and
+  UBSan with gcov: how many were refused at load, ran their trace, or crashed/hung,
+  and the line and branch coverage of toyrt.c.
 """
 
 from __future__ import annotations
@@ -134,10 +138,72 @@ def load_microseconds(exe: Path, image: bytes, folder: Path, runs: int = 20000) 
     return best
 
 
+def mutated_images(n: int, seed: int = 2026):
+    import struct
+    import zlib
+
+    from lgcraft.toys.generate import random_script
+
+    rng = random.Random(seed)
+    seeds = [encode(example(name)) for name in NAMES]
+    seeds += [encode(build_program(load_script(text=yaml.safe_dump(random_script(random.Random(s)), sort_keys=False)),
+                                   load_profile(text=yaml.safe_dump(GENERATED_PROFILE, sort_keys=False))))
+              for s in (1, 2, 3)]
+    yield from seeds
+    for _ in range(n):
+        data = bytearray(rng.choice(seeds))
+        size = len(data)
+        for _ in range(rng.choice([1, 1, 2, 4, 8])):
+            data[rng.randrange(12, size)] = rng.choice([0, 1, 2, 0xFF, 0x7F, 0x80, rng.randrange(256)])
+        struct.pack_into("<I", data, 8, zlib.crc32(bytes(data[12:size])) & 0xFFFFFFFF)
+        yield bytes(data)
+
+
+def fuzz(n: int, folder: Path) -> dict | None:
+    import re
+
+    cc = shutil.which("gcc")
+    if cc is None or shutil.which("gcov") is None:
+        return None
+    runtime = REPO / "lgcraft" / "toys" / "runtime"
+    objects = []
+    for vendored in ("monocypher.c", "monocypher-ed25519.c"):
+        obj = folder / (vendored + ".o")
+        subprocess.run([cc, "-std=c99", "-O1", "-c", "-o", str(obj), str(runtime / "monocypher" / vendored)], check=True)
+        objects.append(str(obj))
+    exe = folder / "fuzz_host"
+    subprocess.run([cc, "-std=c99", "-O0", "--coverage", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                    "-o", str(exe), str(runtime / "toyrt.c"), str(runtime / "toyrt_sign.c"),
+                    str(runtime / "toyrt_host.c"), *objects], check=True, cwd=folder)
+    trace = "".join(f"{t} {i % 9}\n" for i, t in enumerate(range(0, 60_000, 700)))
+    counts = {"executions": 0, "refused": 0, "ran": 0, "crashed_or_hung": 0}
+    path = folder / "m.bin"
+    for image in mutated_images(n):
+        path.write_bytes(image)
+        counts["executions"] += 1
+        try:
+            done = subprocess.run([str(exe), str(path), "7"], input=trace, capture_output=True, text=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            counts["crashed_or_hung"] += 1
+            continue
+        if done.returncode not in (0, 3) or "Sanitizer" in done.stderr or "runtime error" in done.stderr:
+            counts["crashed_or_hung"] += 1
+        else:
+            counts["refused" if done.returncode == 3 else "ran"] += 1
+    gcda = next(folder.glob("*toyrt.gcda"))
+    report = subprocess.run(["gcov", "-b", "-o", str(folder), gcda.name], capture_output=True, text=True,
+                            cwd=folder).stdout
+    part = report.split("toyrt.c'", 1)[1]
+    counts["line_coverage_percent"] = float(re.search(r"Lines executed:([0-9.]+)%", part).group(1))
+    counts["branches_taken_percent"] = float(re.search(r"Taken at least once:([0-9.]+)%", part).group(1))
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--fuzz", type=int, default=0, metavar="N", help="also fuzz the runtime with N images")
     args = parser.parse_args()
     results: dict = {"sizes": [], "simulator": [], "check": [], "runtime": []}
 
@@ -203,6 +269,10 @@ def main() -> int:
             "uncached_seconds": round(baseline, 3), "speedup_vs_uncached": round(baseline / seconds, 2),
         })
 
+    if args.fuzz:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["fuzz"] = fuzz(args.fuzz, Path(tmp))
+
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -220,6 +290,11 @@ def main() -> int:
         print(f"  {r['example']:5} image {r['image_bytes']} B: verified at load in {r['load_verify_us']:.2f} us;"
               f" {r['events_per_s_verified_runtime']:,} events/s vs {r['events_per_s_before']:,} before"
               f" (x{r['after_vs_before']})")
+    if results.get("fuzz"):
+        f = results["fuzz"]
+        print(f"Fuzz (ASan + UBSan): {f['executions']} images, {f['refused']} refused at load, {f['ran']} ran their"
+              f" trace, {f['crashed_or_hung']} crashed or hung; toyrt.c lines {f['line_coverage_percent']}%,"
+              f" branches taken {f['branches_taken_percent']}%")
     print("Check (explicit-state search)")
     for r in results["check"]:
         print(f"  {r['script']:22} {r['configurations']:6} configurations, {r['moves']:7} moves in {r['seconds']:.2f} s"

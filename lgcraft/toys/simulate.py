@@ -53,10 +53,14 @@ def parse_trace(lines: list[str], program: Program, name: str = "<trace>") -> li
         raw = raw.strip()
         if not raw or raw.startswith("#"):
             continue
+        if len(raw) > 10_000:  # a trace line is one small object
+            raise InputError(f"{name}:{number}:1: line longer than 10000 characters (value: {raw[:40]!r}...)")
         try:
             item = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}:{number}:{exc.colno}: not JSON: {exc.msg} (value: {raw[:40]!r})") from exc
+        except RecursionError as exc:
+            raise InputError(f"{name}:{number}:1: JSON nested too deeply (value: {raw[:40]!r})") from exc
         if not isinstance(item, dict):
             raise InputError(f"{name}:{number}:1: each line must be a JSON object (value: {raw[:40]!r})")
         try:

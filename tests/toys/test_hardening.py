@@ -204,8 +204,11 @@ def test_fuzz_mutated_images_never_crash_or_hang(tmp_path, sanitized_runtime_exe
     """Random byte mutations with recomputed CRCs, under ASan and UBSan: every image is
     refused or runs its trace to the end. Bounded for CI (FUZZ_EXECUTIONS runs)."""
     exe = sanitized_runtime_exe
+    from lgcraft.toys.generate import random_script
+
     rng = random.Random(16)
     seeds = [encode(example_program(name)) for name in ("mimi", "bolt", "luna")]
+    seeds += [encode(program_from(random_script(random.Random(s)))) for s in (1, 2, 3)]  # every action
     trace = "".join(f"{t} {ev}\n" for t, ev in zip(range(0, 60_000, 700), [i % 9 for i in range(200)], strict=False))
     outcomes = {"refused": 0, "ran": 0}
     for _ in range(FUZZ_EXECUTIONS):
@@ -363,3 +366,10 @@ def test_interactive_help_lists_commands_and_led_off_is_not_doubled():
     assert program.describe((0, "led", 0, 0, 0, 0)) == f"led {program.led_names[0]} off"
     result = runner.invoke(app, ["toys", "simulate", str(EXAMPLES / "mimi.toy.yaml")], input="help\nquit\n")
     assert result.exit_code == 0 and "unknown event" not in result.output and "Commands:" in result.output
+
+
+def test_trace_lines_are_bounded(tmp_path, capsys):
+    trace = tmp_path / "deep.jsonl"
+    trace.write_text("[" * 100_000 + "\n")
+    assert main(["toys", "simulate", str(EXAMPLES / "bolt.toy.yaml"), "--events", str(trace)]) == 2
+    assert "longer than 10000 characters" in capsys.readouterr().err
