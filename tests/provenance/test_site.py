@@ -260,6 +260,8 @@ def build_corpus(world, k) -> list[Case]:
     cases.append(Case("a step named __proto__", dumps(proto), 1, label))
     cases.append(Case("wrong chain's node", dumps(ring), 3, label, site="other"))
     cases.append(Case("no trust list", dumps(ring), 1, label, site="untrusted"))
+    v1 = (k.REPO / "tests" / "provenance" / "data" / "ring.v1.bundle.json").read_text()
+    cases.append(Case("a version 1 bundle (before the trust model)", v1, 1, None))
     cases.append(Case("certificate on the site replaced", dumps(ring), 1, label,
                       files={"GIA-2141438167.pdf": b"%PDF-1.4 a different report\n"}))
     return cases
