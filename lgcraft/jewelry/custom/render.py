@@ -17,14 +17,23 @@ import numpy as np
 def _candidates(tri2d: np.ndarray, width: int, height: int, chunk: int = 1_000_000):
     """Yield (triangle index, pixel x, pixel y, barycentrics) for pixel centres inside
     each 2-D triangle (m, 3, 2) in pixel units."""
-    lo = np.floor(tri2d.min(axis=1) - 0.5).astype(np.int64) + 1
-    hi = np.floor(tri2d.max(axis=1) - 0.5).astype(np.int64)
+    lo = np.floor(tri2d.min(axis=1) - 0.5).astype(np.int32) + 1
+    hi = np.floor(tri2d.max(axis=1) - 0.5).astype(np.int32)
     lo = np.maximum(lo, 0)
     hi[:, 0] = np.minimum(hi[:, 0], width - 1)
     hi[:, 1] = np.minimum(hi[:, 1], height - 1)
     w = np.maximum(hi[:, 0] - lo[:, 0] + 1, 0)
     h = np.maximum(hi[:, 1] - lo[:, 1] + 1, 0)
-    counts = w * h
+    counts = w.astype(np.int64) * h
+    # barycentric coordinates as affine functions of the pixel centre, per triangle:
+    # l_k = A_k x + B_k y + C_k (one gather and two multiply-adds per candidate each)
+    a, b, c = tri2d[:, 0], tri2d[:, 1], tri2d[:, 2]
+    den = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    a1, b1 = (b[:, 1] - c[:, 1]) / den, (c[:, 0] - b[:, 0]) / den
+    a2, b2 = (c[:, 1] - a[:, 1]) / den, (a[:, 0] - c[:, 0]) / den
+    coef = np.stack([a1, b1, -a1 * c[:, 0] - b1 * c[:, 1], a2, b2, -a2 * c[:, 0] - b2 * c[:, 1]],
+                    axis=1).astype(np.float32)
     keep = np.flatnonzero(counts > 0)
     start = 0
     while start < len(keep):
@@ -32,18 +41,18 @@ def _candidates(tri2d: np.ndarray, width: int, height: int, chunk: int = 1_000_0
         stop = start + max(1, int(np.searchsorted(total, chunk)))
         idx = keep[start:stop]
         n = counts[idx]
-        tri = np.repeat(idx, n)
-        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        px = lo[tri, 0] + offset % w[tri]
-        py = lo[tri, 1] + offset // w[tri]
-        a, b, c = tri2d[tri, 0], tri2d[tri, 1], tri2d[tri, 2]
-        x, y = px + 0.5, py + 0.5
-        den = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
-        den = np.where(np.abs(den) < 1e-12, 1e-12, den)
-        l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / den
-        l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / den
+        tri = np.repeat(idx.astype(np.int32), n)
+        offset = (np.arange(int(n.sum()), dtype=np.int32)
+                  - np.repeat((np.cumsum(n) - n).astype(np.int32), n))
+        wt = w[tri]
+        px = lo[tri, 0] + offset % wt
+        py = lo[tri, 1] + offset // wt
+        x, y = px.astype(np.float32) + 0.5, py.astype(np.float32) + 0.5
+        k = coef[tri]
+        l1 = k[:, 0] * x + k[:, 1] * y + k[:, 2]
+        l2 = k[:, 3] * x + k[:, 4] * y + k[:, 5]
         l3 = 1 - l1 - l2
-        inside = (l1 >= -1e-9) & (l2 >= -1e-9) & (l3 >= -1e-9)
+        inside = (l1 >= -1e-6) & (l2 >= -1e-6) & (l3 >= -1e-6)
         yield tri[inside], px[inside], py[inside], np.column_stack([l1, l2, l3])[inside]
         start = stop
 
