@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lgcraft.errors import InputError, OperationError
+from lgcraft.errors import OperationError
 
 BAND_SEGMENTS = 160
 
@@ -150,5 +150,5 @@ def mesh_arrays(solid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     run_ids = np.asarray(mesh.run_original_id, dtype=np.int64)
     ids = np.repeat(run_ids, np.diff(run_index) // 3) if len(run_ids) else np.zeros(len(faces), np.int64)
     if len(ids) != len(faces):
-        raise InputError("mesh runs do not cover the faces")  # manifold3d contract broken
+        raise OperationError("manifold3d mesh runs do not cover its faces")  # its contract broken
     return vertices, faces, ids
