@@ -76,7 +76,7 @@ ORDER_KINDS = [
 ]
 
 
-def batch(count: int) -> None:
+def batch(count: int, rounds: int = 1) -> None:
     sizes = ["5", "5.5", "6", "6.5", "7", "7.5", "8", "8.5", "9", "10"]
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.csv"
@@ -87,14 +87,19 @@ def batch(count: int) -> None:
             for i in range(count):
                 writer.writerow({"name": f"LG-{i:04d}", "size": sizes[i % len(sizes)], "size_system": "us",
                                  **ORDER_KINDS[i % len(ORDER_KINDS)]})
-        results = {}
-        for jobs in (1, 2):
-            out = Path(tmp) / f"out-{jobs}"
-            results[jobs] = timed([*LGCRAFT, "jewelry", "custom", "--orders", str(orders), "--out", str(out),
-                                   "--jobs", str(jobs)])
-        built = len(list((Path(tmp) / "out-2").glob("*.glb")))
-    one, two = results[1], results[2]
-    print(f"{count} orders from a CSV ({built} pieces built, every output and preview):")
+        results: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+        # alternated rounds: on a shared machine the load drifts, and both settings
+        # should see the same drift
+        for round_ in range(rounds):
+            for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):
+                out = Path(tmp) / f"out-{jobs}-{round_}"
+                results[jobs].append(timed([*LGCRAFT, "jewelry", "custom", "--orders", str(orders),
+                                            "--out", str(out), "--jobs", str(jobs)]))
+        built = len(list((Path(tmp) / "out-2-0").glob("*.glb")))
+    one = (sum(r[0] for r in results[1]) / rounds, sum(r[1] for r in results[1]) / rounds)
+    two = (sum(r[0] for r in results[2]) / rounds, sum(r[1] for r in results[2]) / rounds)
+    print(f"{count} orders from a CSV ({built} pieces built, every output and preview; "
+          f"mean of {rounds} alternated round(s)):")
     print(f"  --jobs 1   {one[0]:.1f} s wall  ({one[0] / count:.2f} s per order)  {one[1]:.1f} s CPU")
     print(f"  --jobs 2   {two[0]:.1f} s wall  ({two[0] / count:.2f} s per order)  {two[1]:.1f} s CPU")
     print(f"  speed-up   {one[0] / two[0]:.2f}x (target >= 1.7x); load average now {os.getloadavg()[0]:.1f} "
@@ -106,10 +111,13 @@ def main() -> None:
     parser.add_argument("--single", action="store_true", help="only the single piece")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="alternated batch rounds")
+    parser.add_argument("--batch", action="store_true", help="only the batch")
     args = parser.parse_args()
-    single(args.runs)
+    if not args.batch:
+        single(args.runs)
     if not args.single:
-        batch(args.orders)
+        batch(args.orders, args.rounds)
 
 
 if __name__ == "__main__":
