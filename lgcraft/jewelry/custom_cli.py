@@ -229,13 +229,16 @@ def _run_orders(app, csv_path: Path, out_dir: Path, options, flags: dict[str, An
         summary["records"] = records
 
     def render():
-        rows = [[r[k] if r[k] is not None else "-" for k in ("name", "status", "checks", "type", "size",
-                                                                 "metal_weight_g", "quote", "error")]
-                for r in summary["files"]]
-        return out.table(f"Custom orders from {csv_path.name}", ["order", "status", "checks", "type", "size",
-                                                                 "metal g", "quote", "error / failed checks"],
-                         [row[:-1] + [row[-1] if row[-1] != "-" else
-                                      (r["failed_checks"] or "-")] for row, r in zip(rows, summary["files"], strict=True)],
+        rows = []
+        for r in summary["files"]:
+            result = {"ok": f"checks {r['checks']}", "skipped": f"kept (checks {r['checks']})"}.get(
+                r["status"], r["status"])
+            note = r["error"] or (f"failed: {r['failed_checks']}" if r["failed_checks"] else "")
+            rows.append([r["name"], result, r["type"] or "-", r["size"] or "-",
+                         "-" if r["metal_weight_g"] is None else f"{r['metal_weight_g']:.2f}",
+                         "-" if r["quote"] is None else f"{r['quote']:.2f}", note])
+        return out.table(f"Custom orders from {csv_path.name}",
+                         ["order", "result", "type", "size", "metal g", "quote", "notes"], rows,
                          caption=f"{batch.ok} built, {batch.skipped} skipped (resume), {batch.failed} failed; "
                                  f"batch.json/batch.csv in {out_dir}")
 
