@@ -486,7 +486,7 @@ def verify_bundle(bundle: dict[str, Any], *, trust: TrustList | None,
     ('valid', 0, [])
     """
     from lgcraft.provenance.signing import recover_signer
-    from lgcraft.provenance.trust import DEV_CHAIN_IDS, claimed_roles
+    from lgcraft.provenance.trust import DEV_CHAIN_IDS, STEP_ROLES, claimed_roles
 
     records = bundle["records"]
     item = bundle["item_id"]
@@ -586,6 +586,8 @@ def verify_bundle(bundle: dict[str, Any], *, trust: TrustList | None,
             else:
                 problems = [f"{why} needs {' or '.join(roles)}" for why, roles in claimed_roles(body)
                             if not set(roles) & set(org.roles)]
+                if body.get("biz_step") not in STEP_ROLES:
+                    problems.append(f"its step {body.get('biz_step')!r} is not one lgcraft knows")
                 if not org.answers_to(actor_name):
                     problems.append(f"it names {actor_name!r}")
                 chain_id = anchors.get(rec["proof"]["root"], {}).get("chain_id")
@@ -658,16 +660,17 @@ def verify_bundle(bundle: dict[str, Any], *, trust: TrustList | None,
         report.chain_checked = True
         try:
             reader = chain(anchor["chain_id"])
-            if not contract_pinned:
-                found_version = reader.code_version(anchor["contract"])
-                if found_version is None:
-                    fail("contract", f"{where}: the code at {anchor['contract']} is not an lgcraft anchor contract "
-                                     "(eth_getCode differs from every published artifact) and the trust list "
-                                     "does not name it")
-                    continue
-                if found_version != version:
-                    fail("contract", f"{where}: the contract is version {found_version}, the bundle says {version}")
-                    continue
+            # even a pinned contract's code is read: it tells which interface to ask, so a
+            # bundle claiming the other version fails here instead of as a failed call
+            found_version = reader.code_version(anchor["contract"])
+            if found_version is None:
+                fail("contract", f"{where}: the code at {anchor['contract']} is not an lgcraft anchor contract "
+                                 "(eth_getCode differs from every published artifact)"
+                                 + ("" if contract_pinned else " and the trust list does not name it"))
+                continue
+            if found_version != version:
+                fail("contract", f"{where}: the contract is version {found_version}, the bundle says {version}")
+                continue
             _check_on_chain(reader, anchor, version, where, fail)
         except InputError:
             raise  # a bad --rpc-url is the verifier's input, not a fault of the bundle
@@ -688,7 +691,8 @@ def verify_bundle(bundle: dict[str, Any], *, trust: TrustList | None,
         details.update({n: "offline: not read from the chain" for n in ("contract", "anchored", "transaction", "block")})
     else:
         details.update({
-            "contract": "the contract is pinned in the trust list or runs lgcraft's published code (eth_getCode)",
+            "contract": "the contract runs lgcraft's published code of the bundle's version (eth_getCode) and is "
+                        "the one the trust list pins, if it pins one",
             "anchored": "each root is anchored by its issuer with the bundle's leaf count and time (eth_call)",
             "transaction": "each anchoring transaction's receipt holds the block and the Anchored event",
             "block": "each anchoring block is still on the canonical chain (block hash)",

@@ -281,6 +281,13 @@ def test_6_strict_input_and_checks_that_cannot_run(maker, node, k, capsys, monke
         path.write_text(json.dumps(edited))
         code, report, _ = verify(capsys, monkeypatch, tmp_path, path, "--rpc-url", node.url, k=k)
         assert code == 1 and any(f.startswith("transaction:") and message in f for f in report["failures"]), field
+    flipped = json.loads(json.dumps(bundle))
+    flipped["anchors"][0]["contract_version"] = 1  # ask the v2 contract the v1 question
+    (tmp_path / "flipped.json").write_text(json.dumps(flipped))
+    code, report, _ = run_main(["provenance", "verify", str(tmp_path / "flipped.json"), "--rpc-url", node.url,
+                                "--trust", str(maker["dir"] / ".lgcraft" / "trust.toml"), "--trust", str(k.DEMO_TRUST)],
+                               capsys, monkeypatch, tmp_path)
+    assert code == 1 and any("the contract is version 2, the bundle says 1" in f for f in report["failures"])
     # two nodes that must agree: the empty one disagrees, so nothing is decided on its word
     try:
         code, report, err = verify(capsys, monkeypatch, tmp_path, ring, "--rpc-url", node.url, "--rpc-url", liar.url,
