@@ -26,7 +26,7 @@ import numpy as np
 
 from lgcraft.errors import DependencyError
 
-TRANSMISSION_OPACITY = 0.8  # KHR_materials_transmission t: drawn with alpha 1 - 0.8 t
+TRANSMISSION_OPACITY = 0.8  # KHR_materials_transmission t (factor x texture): alpha 1 - 0.8 t
 DEFAULT_MATERIAL = {"pbrMetallicRoughness": {"baseColorFactor": [0.08, 0.08, 0.09, 1.0],
                                              "metallicFactor": 0.0, "roughnessFactor": 0.45}}
 SUPERSAMPLE_MAX_PIXELS = 700 * 700  # windows up to this size render at 2x
@@ -165,6 +165,34 @@ def _texture(pyrender, gltf_texture, channels: str):
     return pyrender.Texture(source=np.asarray(image), source_channels=channels, sampler=sampler)
 
 
+def _texture_of(textures: list, info):
+    if isinstance(info, dict) and isinstance(info.get("index"), int) and 0 <= info["index"] < len(textures):
+        return textures[info["index"]]
+    return None
+
+
+def _mean_red(gltf_texture) -> float:
+    try:
+        return float(np.asarray(gltf_texture.to_pil().convert("RGB"))[..., 0].mean()) / 255.0
+    except Exception:  # undecodable: as if fully transmissive (the factor alone)
+        return 1.0
+
+
+def _bake_transmission(pyrender, base, transmission, factor: float):
+    """The base colour texture with alpha x (1 - 0.8 x factor x transmission.R)."""
+    from PIL import Image
+
+    rgba = np.asarray(base.to_pil().convert("RGBA")).astype(np.float32)
+    mask = transmission.to_pil().convert("RGB")
+    if mask.size != (rgba.shape[1], rgba.shape[0]):
+        mask = mask.resize((rgba.shape[1], rgba.shape[0]), Image.BILINEAR)
+    t = np.asarray(mask, dtype=np.float32)[..., 0] / 255.0 * factor
+    rgba[..., 3] *= 1.0 - TRANSMISSION_OPACITY * t
+    sampler = pyrender.Sampler(magFilter=9729, minFilter=9987, wrapS=10497, wrapT=10497)
+    return pyrender.Texture(source=np.clip(rgba + 0.5, 0, 255).astype(np.uint8),
+                            source_channels="RGBA", sampler=sampler)
+
+
 def pyrender_material(pyrender, material, cache: dict):
     """A glTF material (GltfMaterial or None) as a pyrender MetallicRoughnessMaterial."""
     spec = getattr(material, "spec", None) or DEFAULT_MATERIAL
@@ -178,10 +206,24 @@ def pyrender_material(pyrender, material, cache: dict):
     colour = [float(c) for c in pbr.get("baseColorFactor", [1.0, 1.0, 1.0, 1.0])]
     alpha_mode = spec.get("alphaMode", "OPAQUE")
     extensions = spec.get("extensions", {}) or {}
-    transmission = extensions.get("KHR_materials_transmission", {}).get("transmissionFactor")
+    transmission_spec = extensions.get("KHR_materials_transmission") or {}
+    transmission = float(transmission_spec.get("transmissionFactor", 0.0) or 0.0)
+    transmission_map = _texture_of(textures, transmission_spec.get("transmissionTexture"))
+    base_info = pbr.get("baseColorTexture")
+    base_map = _texture_of(textures, base_info)
+    baked_base = None
     if transmission:
-        colour[3] *= 1.0 - TRANSMISSION_OPACITY * float(transmission)
         alpha_mode = "BLEND"
+        if transmission_map is not None and base_map is not None:
+            # per texel: the transmission texture (its R channel) baked into the base
+            # colour's alpha, both on the first UV set as prep writes them
+            try:
+                baked_base = _bake_transmission(pyrender, base_map, transmission_map, transmission)
+            except Exception:  # an undecodable texture: the mean below
+                baked_base = None
+        if baked_base is None:
+            mean = _mean_red(transmission_map) if transmission_map is not None else 1.0
+            colour[3] *= 1.0 - TRANSMISSION_OPACITY * transmission * mean
 
     def texture(info, channels):
         if isinstance(info, dict) and isinstance(info.get("index"), int) \
@@ -200,7 +242,7 @@ def pyrender_material(pyrender, material, cache: dict):
         baseColorFactor=colour,
         metallicFactor=float(pbr.get("metallicFactor", 1.0)),
         roughnessFactor=float(pbr.get("roughnessFactor", 1.0)),
-        baseColorTexture=texture(pbr.get("baseColorTexture"), "RGBA"),
+        baseColorTexture=baked_base if baked_base is not None else texture(base_info, "RGBA"),
         metallicRoughnessTexture=texture(pbr.get("metallicRoughnessTexture"), "RGB"),
         emissiveFactor=spec.get("emissiveFactor"),
         emissiveTexture=texture(spec.get("emissiveTexture"), "RGB"),
