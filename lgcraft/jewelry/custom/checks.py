@@ -110,6 +110,21 @@ def _grade(value: float, fail_below: float, warn_below: float) -> str:
     return "pass"
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique imports numpy.ma, a tenth of a second)."""
+    ordered = np.sort(np.asarray(values).ravel())
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """Linear-interpolated percentile (np.percentile would import numpy.ma)."""
+    ordered = np.sort(np.asarray(values, dtype=float).ravel())
+    position = (len(ordered) - 1) * q / 100
+    low = int(np.floor(position))
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
 def _face_frames(vertices: np.ndarray, faces: np.ndarray):
     tri = vertices[faces]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -119,7 +134,7 @@ def _face_frames(vertices: np.ndarray, faces: np.ndarray):
 
 
 def wall_thickness(solid, vertices, faces, face_region, regions: dict[int, str], *,
-                   rays_per_region: int = 64, seed: int = 0, reach_mm: float = 8.0):
+                   rays_per_region: int = 64, reach_mm: float = 8.0):
     """(thinnest wall mm, where, rays) from rays cast into the metal.
 
     Each part of the piece gets its own rays (area-weighted over its faces), so a thin
@@ -132,7 +147,6 @@ def wall_thickness(solid, vertices, faces, face_region, regions: dict[int, str],
     from lgcraft.meshes.kdtree import kdtree, nearest
 
     centres, normals, area = _face_frames(vertices, faces)
-    rng = np.random.default_rng(seed)
     engraving = next((k for k, v in regions.items() if v == "engraving"), None)
     radial = centres[:, :2] / np.maximum(np.linalg.norm(centres[:, :2], axis=1), 1e-9)[:, None]
     stroke_side = (face_region == engraving) & (np.abs(np.einsum("ij,ij->i", normals[:, :2], radial)) < 0.7)
@@ -142,8 +156,10 @@ def wall_thickness(solid, vertices, faces, face_region, regions: dict[int, str],
         if not len(chosen):
             continue
         count = rays_per_region * (3 if region == "shank" else 1)
-        if len(chosen) > count:
-            chosen = rng.choice(chosen, count, replace=False, p=area[chosen] / area[chosen].sum())
+        if len(chosen) > count:  # systematic sampling by area: repeatable, no RNG
+            cumulative = np.cumsum(area[chosen])
+            marks = (np.arange(count) + 0.5) * cumulative[-1] / count
+            chosen = _distinct(chosen[np.searchsorted(cumulative, marks)])
         for i in chosen:
             start = centres[i] - normals[i] * 1e-4
             hits = solid.ray_cast(tuple(start), tuple(start - normals[i] * reach_mm))
@@ -214,7 +230,7 @@ def prong_diameters(solid, vertices, faces, face_region, regions, piece) -> list
     prongs = {}
     for rid, region in regions.items():
         if region.startswith("prong"):
-            pts = vertices[np.unique(faces[face_region == rid])]
+            pts = vertices[_distinct(faces[face_region == rid])]
             if len(pts):
                 c = pts.mean(axis=0)
                 prongs[region] = math.atan2(c[2], c[0])
@@ -290,12 +306,12 @@ def engraving_measures(vertices, faces, face_region, regions, section, side: str
     mask_img, _ = rasterize_mask(flat, px_mm)
     widths = stroke_widths(mask_img) * px_mm
     # the thinnest tenth of the strokes (lower still are the corners and the tips)
-    thinnest = float(np.percentile(widths, 10)) if len(widths) else 0.0
+    thinnest = float(_percentile(widths, 10)) if len(widths) else 0.0
     shallow = int(np.argmin(floor_depth))
     return {"depth_min_mm": round(float(floor_depth.min()), 3),
             "depth_mean_mm": round(float(np.average(floor_depth, weights=weights)), 3),
             "stroke_min_mm": round(thinnest, 3),
-            "stroke_median_mm": round(float(np.median(widths)) if len(widths) else 0.0, 3),
+            "stroke_median_mm": round(float(_percentile(widths, 50)) if len(widths) else 0.0, 3),
             "where_shallow": _where("engraving", centres[floors][shallow])}
 
 

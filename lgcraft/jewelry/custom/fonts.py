@@ -173,6 +173,26 @@ def _cmap_lookup(data: bytes):
     return lookup4
 
 
+def _names(data: bytes) -> dict[int, str]:
+    """Name records (full name 4, licence 13, ...) from the raw ``name`` table, Windows
+    Unicode English first (fontTools' name table would import its whole OpenType layout
+    machinery, a tenth of a second, for two strings)."""
+    count, strings = struct.unpack_from(">HH", data, 2)
+    found: dict[int, tuple[int, str]] = {}
+    for i in range(count):
+        platform, encoding, language, name_id, length, offset = struct.unpack_from(">HHHHHH", data, 6 + 12 * i)
+        raw = data[strings + offset:strings + offset + length]
+        if platform == 3 and encoding in (1, 10):
+            text, rank = raw.decode("utf-16-be", "replace"), 0 if language == 0x409 else 1
+        elif platform == 1 and encoding == 0:
+            text, rank = raw.decode("mac_roman", "replace"), 2
+        else:
+            continue
+        if name_id not in found or rank < found[name_id][0]:
+            found[name_id] = (rank, text)
+    return {k: v for k, (_, v) in found.items()}
+
+
 def default_font_file() -> tuple[Path, int]:
     for candidate in DEFAULT_FONT_FILES:
         if os.path.isfile(candidate):
@@ -211,8 +231,9 @@ def load_font(spec: str | Path | None = None) -> Font:
         ascender, descender = struct.unpack_from(">hh", hhea, 4)
         num_hmetrics = struct.unpack_from(">H", hhea, 34)[0]
         advances = tt.reader["hmtx"]
-        name = tt["name"].getDebugName(4) or path.stem
-        licence = tt["name"].getDebugName(13) or ""
+        names = _names(tt.reader["name"])
+        name = names.get(4) or path.stem
+        licence = names.get(13) or ""
     except (TTLibError, KeyError, struct.error, OSError, IndexError, ValueError) as exc:
         raise InputError(f"--font {spec}: not a usable TrueType/OpenType font ({exc})",
                          hint="give a .ttf, .otf or .ttc file (FILE#N for face N of a collection)") from exc

@@ -48,7 +48,10 @@ _RELS = ('<?xml version="1.0" encoding="UTF-8"?>\n'
 def threemf_bytes(vertices: np.ndarray, faces: np.ndarray, name: str = "lgcraft",
                   metadata: dict[str, str] | None = None) -> bytes:
     """A 3MF package (3MF core 1.x, unit millimetre) holding one mesh object."""
-    from xml.sax.saxutils import escape, quoteattr
+    from html import escape  # xml.sax.saxutils would pull in urllib
+
+    def quoteattr(value: str) -> str:
+        return '"' + escape(value, quote=True) + '"'
 
     out = io.StringIO()
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n<model unit="millimeter" xml:lang="en-US" '
