@@ -396,6 +396,7 @@ class _Checker:
         self._windows_done: set = set()
         self._window_site: dict = {}
         self._upload_site: dict = {}
+        self._site_cache: dict = {}
         # consent, indicator, pending upload, after the start-up entries
         bits0 = self._monitor(None, None, self.engine.log, (0, 0, 0), self.engine.leaf)
         root = (self.engine.leaf, self.engine.listen, *bits0, *self.engine.v, *self._remaining())
@@ -642,10 +643,16 @@ class _Checker:
         p, prof = self.p, self.profile
         near = p.state_names[leaf_after]
         self._monitor_leaf = leaf_after
+        sites = self._site_cache
         for entry in log:
             op = entry[1]
-            site = p.action_path(entry, near)
-            self._default_location = _position(p, site) if site else _position(p, p.script.states[near].path)
+            probe = (entry[1:], near)
+            cached = sites.get(probe)
+            if cached is None:
+                site = p.action_path(entry, near)
+                where = _position(p, site) if site else _position(p, p.script.states[near].path)
+                cached = sites[probe] = (site, where)
+            site, self._default_location = cached
             if op in ("led", "motor") and site:
                 key = ("flash" if op == "led" else "duty", entry[2], leaf_after)
                 self._window_site.setdefault(key, self._default_location)
