@@ -100,6 +100,9 @@ def test_check_time_bound_exits_3_with_json_statuses(tmp_path, capsys):
 
 def test_check_memory_bound_is_a_setting(tmp_path, capsys, monkeypatch):
     path = write_toy(tmp_path, generate_script(50, seed=1))
+    monkeypatch.setenv("LGCRAFT_TOYS_MAX_CHECK_MEMORY_MB", "1")
+    assert main(["toys", "check", path]) == 3
+    assert "more than 1 MB (--max-memory-mb)" in capsys.readouterr().err
     monkeypatch.setenv("LGCRAFT_TOYS_MAX_CHECK_MEMORY_MB", "0")
     assert main(["toys", "check", path]) == 2  # a bound must be at least 1
     assert "LGCRAFT_TOYS_MAX_CHECK_MEMORY_MB=0" in capsys.readouterr().err
