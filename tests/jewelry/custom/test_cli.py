@@ -73,25 +73,25 @@ def test_jewelry_prep_measures_the_glb_back(solitaire, tmp_path):
     assert abs(row["inner_diameter_mm"] - data["ring"]["inner_diameter_ordered_mm"]) <= 0.01
 
 
-def test_engraved_text_is_legible_in_the_preview(solitaire):
-    """The engraving preview's dark stroke pixels match the text set flat in the same font."""
+def legibility(png: Path, text: str) -> tuple[float, float, int]:
+    """(IoU with the text set flat in the same font, IoU with it mirrored, blobs) of the
+    dark stroke pixels of an engraving preview."""
     from PIL import Image, ImageDraw, ImageFont
     from scipy import ndimage
 
     from lgcraft.jewelry.custom.fonts import default_font_file
 
-    out, _ = solitaire
-    picture = np.asarray(Image.open(out / "li-001.engraving.png").convert("L"), dtype=float)
+    picture = np.asarray(Image.open(png).convert("L"), dtype=float)
     band = picture[picture < 250]
     strokes = picture < 0.75 * np.median(band)
-    assert strokes.mean() > 0.05
+    assert strokes.mean() > 0.03
     ys, xs = np.nonzero(strokes)
     seen = strokes[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     path, face = default_font_file()
     font = ImageFont.truetype(str(path), 200, index=face)
-    canvas = Image.new("L", (4000, 400), 0)
+    canvas = Image.new("L", (200 * (len(text) + 2), 400), 0)
     draw, x = ImageDraw.Draw(canvas), 20.0
-    for ch in "李小明 2026.5.20":  # set with the engraving's tracking (0.06 em)
+    for ch in text:  # set with the engraving's tracking (0.06 em)
         draw.text((x, 20), ch, font=font, fill=255)
         x += font.getlength(ch) + 0.06 * 200
     flat = np.asarray(canvas) > 128
@@ -102,11 +102,29 @@ def test_engraved_text_is_legible_in_the_preview(solitaire):
         b = np.asarray(Image.fromarray(b.astype(np.uint8) * 255).resize(a.shape[::-1])) > 128
         return (a & b).sum() / (a | b).sum()
 
-    assert iou(seen, flat) > 0.6
-    assert iou(seen, flat[:, ::-1]) < iou(seen, flat) - 0.2  # mirrored text would not match
+    return iou(seen, flat), iou(seen, flat[:, ::-1]), ndimage.label(seen)[1]
+
+
+def test_engraved_text_is_legible_in_the_preview(solitaire):
+    """The engraving preview's dark stroke pixels match the text set flat in the same font."""
+    out, _ = solitaire
+    same, mirrored, blobs = legibility(out / "li-001.engraving.png", "李小明 2026.5.20")
+    assert same > 0.6 and mirrored < same - 0.2  # mirrored text would not match
     # one blob per glyph (李 小 明: 3 + 2026.5.20: 10, 小 and 明 in parts), clearly separated
-    _, blobs = ndimage.label(seen)
     assert 13 <= blobs <= 25
+
+
+@pytest.mark.parametrize("side", ["inside", "outside"])
+def test_engraved_band_is_legible_both_sides(side, tmp_path):
+    from lgcraft.jewelry.custom.make import CustomOptions, make_piece
+    from lgcraft.jewelry.custom.order import make_order
+
+    order = make_order({"name": "band", "size": "8", "profile": "court", "engrave": "LOVE 520",
+                        "engrave_side": side})
+    make_piece(order, tmp_path, CustomOptions())
+    same, mirrored, blobs = legibility(tmp_path / "band.engraving.png", "LOVE 520")
+    assert same > 0.6 and mirrored < same - 0.15
+    assert blobs == 7  # L O V E 5 2 0
 
 
 def test_failed_check_writes_files_and_exits_1_naming_it(tmp_path, capsys):
