@@ -217,6 +217,49 @@ def _landmark_pixels(face) -> dict[str, list[float]]:
                             ("nose_bridge", NOSE_BRIDGE))}
 
 
+def _frame_on_face(session: Session, analysis, summary: dict, ranges, occluder, model,
+                   target: Path) -> dict:
+    """One frame composited on one measured face, written to ``target``: its figures."""
+    from lgcraft.tryon.fit import CatalogFrame, judge_frame
+    from lgcraft.tryon.models import frame_boxing
+    from lgcraft.tryon.placement import place_frame
+
+    boxing = frame_boxing(model)
+    placement = place_frame(analysis, model, boxing)
+    head_to_camera = analysis.head_to_camera_at(placement.points_mm["bridge"])
+    layers = session.layers(model, placement, head_to_camera)
+    rgb, coverage = session.compositor.composite(analysis.photo.rgb, analysis.camera, layers,
+                                                 occluder)
+    write_atomic(target, _png(rgb))
+    frame_pd = None
+    if boxing.get("lens_width_mm") and boxing.get("bridge_mm"):
+        frame_pd = round(float(boxing["lens_width_mm"] + boxing["bridge_mm"]), 1)
+    verdict = judge_frame(ranges, CatalogFrame(
+        name=model.name, glb=model.path, marking=boxing.get("marking"),
+        lens_width_mm=boxing.get("lens_width_mm"), bridge_mm=boxing.get("bridge_mm"),
+        total_width_mm=boxing.get("total_width_mm"),
+        temple_length_mm=boxing.get("temple_length_mm")))
+    return {
+        "photo": str(analysis.photo.path), "frame": str(model.path), "output": str(target),
+        "size": list(analysis.photo.size),
+        "face": summary["face"], "faces_found": summary["faces_found"],
+        "pd_mm": summary["pd_mm"], "mono_pd_mm": summary["mono_pd_mm"],
+        "head_pose_deg": summary["head_pose_deg"],
+        "confidence": summary["confidence"], "low_confidence": summary["low_confidence"],
+        "frame_pd_mm": frame_pd, "marking": boxing.get("marking"),
+        "fit": {"fits": verdict.fits, "reasons": verdict.reasons},
+        "placement": {
+            # the GLB's coordinates (metres) -> OpenGL camera frame (metres)
+            "transform": _round_matrix(_metres(head_to_camera @ placement.transform)),
+            "head_transform_mm": _round_matrix(placement.transform, 4),
+            **placement.details,
+            "pixels": {**_project(head_to_camera, analysis, placement.points_mm),
+                       **_landmark_pixels(analysis)},
+        },
+        "drawn_pixels": int((coverage > 0.5).sum()),
+    }
+
+
 def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, *,
                  face: int | None = None, card=None,
                  on_photo: Callable[[PhotoResult], None] | None = None,
@@ -228,9 +271,8 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
     ``session`` (kept open by the caller) and ``stems`` (the composites' names) let a
     batch be drawn a photo at a time on several workers (`lgcraft.tryon.scaleout`)."""
     from lgcraft.tryon.fit import fit_ranges
-    from lgcraft.tryon.models import frame_boxing, read_prepared
+    from lgcraft.tryon.models import read_prepared
     from lgcraft.tryon.occluder import head_occluder
-    from lgcraft.tryon.placement import place_frame
 
     models = [read_prepared(path, "frame") for path in frames]  # bad frames stop the run first
     check_card(card, photos)
@@ -255,47 +297,9 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
                                  warnings=list(analysis.warnings))
             occluder = head_occluder(analysis)
             for model in models:
-                boxing = frame_boxing(model)
-                placement = place_frame(analysis, model, boxing)
-                head_to_camera = analysis.head_to_camera_at(placement.points_mm["bridge"])
-                layers = session.layers(model, placement, head_to_camera)
-                rgb, coverage = session.compositor.composite(analysis.photo.rgb, analysis.camera,
-                                                             layers, occluder)
                 target = out_dir / f"{stem}.{model.name}.png"
-                write_atomic(target, _png(rgb))
-                frame_pd = None
-                if boxing.get("lens_width_mm") and boxing.get("bridge_mm"):
-                    frame_pd = round(float(boxing["lens_width_mm"] + boxing["bridge_mm"]), 1)
-                to_camera_m = head_to_camera @ placement.transform
-                to_camera_m = to_camera_m.copy()
-                to_camera_m[:3, 3] /= 1000.0
-                from lgcraft.tryon.fit import CatalogFrame, judge_frame
-
-                verdict = judge_frame(ranges, CatalogFrame(
-                    name=model.name, glb=model.path, marking=boxing.get("marking"),
-                    lens_width_mm=boxing.get("lens_width_mm"), bridge_mm=boxing.get("bridge_mm"),
-                    total_width_mm=boxing.get("total_width_mm"),
-                    temple_length_mm=boxing.get("temple_length_mm")))
-                result.composites.append({
-                    "photo": str(photo), "frame": str(model.path), "output": str(target),
-                    "size": list(analysis.photo.size),
-                    "face": summary["face"], "faces_found": summary["faces_found"],
-                    "pd_mm": summary["pd_mm"], "mono_pd_mm": summary["mono_pd_mm"],
-                    "head_pose_deg": summary["head_pose_deg"],
-                    "confidence": summary["confidence"],
-                    "low_confidence": summary["low_confidence"],
-                    "frame_pd_mm": frame_pd, "marking": boxing.get("marking"),
-                    "fit": {"fits": verdict.fits, "reasons": verdict.reasons},
-                    "placement": {
-                        # the GLB's coordinates (metres) -> OpenGL camera frame (metres)
-                        "transform": _round_matrix(to_camera_m),
-                        "head_transform_mm": _round_matrix(placement.transform, 4),
-                        **placement.details,
-                        "pixels": {**_project(head_to_camera, analysis, placement.points_mm),
-                                   **_landmark_pixels(analysis)},
-                    },
-                    "drawn_pixels": int((coverage > 0.5).sum()),
-                })
+                result.composites.append(_frame_on_face(session, analysis, summary, ranges,
+                                                        occluder, model, target))
             results.append(result)
             if on_photo:
                 on_photo(result)
