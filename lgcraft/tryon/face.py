@@ -145,7 +145,7 @@ def analyse_face(photo: Photo, model: FaceMeshModel, face: int | None = None,
     """Find, measure and pose the largest face of ``photo`` (or face number ``face``);
     ``card``: the ends of an ID-1 card's long edge in the photo, to scale by instead of
     the iris (`lgcraft.tryon.scale.apply_card`)."""
-    faces = model.faces(photo.rgb)
+    faces = model.faces(photo.rgb, search=True)
     chosen = pick_face(faces, photo, face)
     pairs = canonical_face().pairs
 

@@ -52,6 +52,7 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
              400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
              54, 103, 67, 109)
 MAX_PHOTO_PIXELS = 80_000_000  # a larger "photo" is a decompression bomb, not a portrait
+SEARCH_ABOVE_PX = 700          # photos larger than this are searched in windows if need be
 
 
 @dataclass
@@ -204,8 +205,39 @@ class FaceMeshModel:
                     min_detection_confidence=self.min_confidence)
         return self._graph
 
-    def faces(self, rgb: np.ndarray) -> list[Face]:
-        """Every face found in ``rgb`` (h, w, 3 uint8), the largest first."""
+    def faces(self, rgb: np.ndarray, search: bool = False) -> list[Face]:
+        """Every face found in ``rgb`` (h, w, 3 uint8), the largest first.
+
+        ``search``: when none is found in a large photo, look again in overlapping
+        windows (the face detector is MediaPipe's short-range one: a face that fills
+        a small part of a large photo is missed whole but found in a window)."""
+        found = self._faces(rgb)
+        if found or not search or max(rgb.shape[:2]) <= SEARCH_ABOVE_PX:
+            return found
+        return self._search(rgb)
+
+    def _search(self, rgb: np.ndarray) -> list[Face]:
+        h, w = rgb.shape[:2]
+        found: list[Face] = []
+        for side in (min(h, w) // 2, min(h, w) // 3):
+            if side < 256:
+                continue
+            step = side // 2
+            for y0 in sorted({*range(0, h - side + 1, step), h - side}):
+                for x0 in sorted({*range(0, w - side + 1, step), w - side}):
+                    for face in self._faces(np.ascontiguousarray(rgb[y0:y0 + side, x0:x0 + side])):
+                        face.points[:, 0] += x0
+                        face.points[:, 1] += y0
+                        if not any(_same_face(face, other) for other in found):
+                            found.append(face)
+            if found:
+                break
+        found.sort(key=lambda f: -f.width_px)
+        for rank, face in enumerate(found):
+            face.index = rank
+        return found
+
+    def _faces(self, rgb: np.ndarray) -> list[Face]:
         graph = self._open()
         h, w = rgb.shape[:2]
         try:
@@ -223,3 +255,10 @@ class FaceMeshModel:
         for rank, face in enumerate(found):
             face.index = rank
         return found
+
+
+def _same_face(a: Face, b: Face) -> bool:
+    """Two detections of one face (overlapping windows): pupils within half their span."""
+    pupils_a = a.points[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2].mean(axis=0)
+    pupils_b = b.points[[RIGHT_IRIS[0], LEFT_IRIS[0]], :2].mean(axis=0)
+    return float(np.linalg.norm(pupils_a - pupils_b)) < 0.5 * max(a.inter_pupil_px, b.inter_pupil_px)

@@ -102,3 +102,14 @@ def test_card_sets_the_scale_and_measures_the_iris(tmp_path, photos):
     result = invoke(["eyewear", "measure", photos["astronaut"], photos["astronaut-turned"],
                      "--card", "195,60,255,60"])
     assert result.exit_code == 2 and "one photo" in " ".join(result.stderr.split())
+
+
+def test_small_face_in_a_large_photo_is_found_in_windows(tmp_path, astronaut_rgb, face_model):
+    canvas = Image.new("RGB", (1600, 1200), (180, 180, 180))
+    canvas.paste(Image.fromarray(astronaut_rgb), (533, 200))
+    rgb = np.asarray(canvas)
+    assert face_model.faces(rgb) == []  # the short-range detector misses it whole
+    face = analyse_face(Photo(tmp_path / "wide.png", rgb), face_model)
+    plain = analyse_face(Photo(tmp_path / "plain.png", astronaut_rgb), face_model)
+    assert face.faces_found == 1 and abs(face.pd_mm - plain.pd_mm) < 1.0
+    assert abs(face.points_px[168, 0] - (plain.points_px[168, 0] + 533)) < 2
