@@ -684,10 +684,12 @@ def verify_command(
             client.close()
 
     def render():
+        from lgcraft.output import shorten_hash
+
         marks = {True: "ok", False: "FAILED", None: "not checked"}
         rows = [(c.name, marks[c.ok], c.detail) for c in report.checks]
-        rows += [("signed by", "", f"record {s.record} ({s.biz_step}): {s.address or '?'} "
-                                   f"({s.organisation or 'unknown'})") for s in report.signers]
+        rows += [("signed by", "", f"record {s.record} ({s.biz_step}): {s.organisation or 'unknown'} "
+                                   f"({shorten_hash(s.address) if s.address else '?'})") for s in report.signers]
         shown = {c.name + ": " + c.detail for c in report.checks}
         rows += [("failure", "", f) for f in report.failures if f not in shown]
         rows += [("not checked", "", u) for u in report.unchecked if u not in shown]
@@ -807,6 +809,7 @@ def trust_list_command(ctx: typer.Context, trust: Path | None = TRUST_OPT, store
     Example: lgcraft provenance trust list --trust shop-trust.toml
     """
     _require()
+    from lgcraft.output import shorten_hash
     from lgcraft.provenance.trust import load_trust
 
     app = app_context(ctx)
@@ -814,9 +817,9 @@ def trust_list_command(ctx: typer.Context, trust: Path | None = TRUST_OPT, store
     trust_list = load_trust(path)
     rows = []
     for org in trust_list.organisations:
-        anchors = "; ".join(f"chain {e.chain_id} issuer {e.issuer}" + (f" contract {e.contract}" if e.contract
-                                                                       else " (any lgcraft contract)")
-                            for e in org.anchors)
+        anchors = "\n".join(f"chain {e.chain_id}: issuer {shorten_hash(e.issuer)}, "
+                             + (f"contract {shorten_hash(e.contract)}" if e.contract else "any lgcraft contract")
+                             for e in org.anchors)
         rows.append((org.name + (" [dev]" if org.dev else ""), ", ".join(org.roles), "\n".join(org.addresses),
                      anchors or "-"))
     app.out.emit({"trust_list": str(path), "organisations": trust_list.organisations},
