@@ -126,7 +126,7 @@ def warm(paths, options) -> None:
     from lgcraft.jewelry.custom.fonts import load_font
 
     try:
-        load_font(None)  # the default font's tables, shared by every forked worker
+        load_font(None).preload()  # the default font's tables, in memory before the fork
     except InputError:
         pass
 

@@ -57,6 +57,20 @@ class Font:
         i = min(gid, self._num_hmetrics - 1)
         return struct.unpack_from(">H", self._advances, 4 * i)[0]
 
+    def preload(self) -> None:
+        """Read the outline tables into memory now. Batch workers forked after this share
+        no file offset with the parent (a forked process shares the open file's position:
+        two workers seeking and reading it at once would read each other's bytes)."""
+        tt = self._tt
+        if "CFF " in tt.reader:
+            tt["CFF "]
+            if self._order is None:
+                self._order = tt.getGlyphOrder()
+        elif "glyf" in tt.reader:
+            tt["loca"]
+            tt["glyf"]
+            tt.getGlyphOrder()
+
     def outline(self, gid: int, tolerance: float = 0.0) -> list[np.ndarray]:
         """The glyph's closed contours (font units), curves flattened."""
         pen = _FlatteningPen(steps=6)
