@@ -92,11 +92,14 @@ def _rss_mb() -> float:
 class _Budget:
     """Counts work and checks the time and memory bounds every few thousand steps."""
 
-    def __init__(self, bounds: Bounds) -> None:
+    def __init__(self, bounds: Bounds, estimate_mb: Callable[[], float] | None = None) -> None:
         self.bounds = bounds
         self.started = time.perf_counter()
         self.base_mb = _rss_mb()
         self.ticks = 0
+        # the process's growth misses memory the allocator reuses (a warm process), so
+        # the search's own estimate of its tables counts too, whichever is larger
+        self.estimate_mb = estimate_mb
 
     def tick(self, n: int = 1) -> None:
         self.ticks += n
@@ -107,6 +110,8 @@ class _Budget:
         if elapsed > self.bounds.max_seconds:
             raise _BoundHit(f"the search ran out of time ({self.bounds.max_seconds:g} s, --max-seconds)")
         grown = _rss_mb() - self.base_mb
+        if self.estimate_mb is not None:
+            grown = max(grown, self.estimate_mb())
         if grown > self.bounds.max_memory_mb:
             raise _BoundHit(f"the search needed more than {self.bounds.max_memory_mb} MB (--max-memory-mb)")
 
@@ -238,7 +243,7 @@ class _Checker:
         self.profile = program.profile
         self.bounds = bounds
         self.max_configurations = bounds.max_states
-        self.budget = _Budget(bounds)
+        self.budget = _Budget(bounds, self._estimate_mb)
         self.undecided: dict[str, str] = {}
         self.progress = progress
         delays = [t.delay_ms for t in program.timers]
@@ -276,6 +281,18 @@ class _Checker:
                 s = program.parent[s]
             self.slot_map.append(slots)
         self.category = categories()[prof.category]
+
+    def _estimate_mb(self) -> float:
+        """The search's tables: each kept configuration (a tuple of small ints, its
+        parent link and queue slot) and each window node, at measured CPython sizes."""
+        import sys
+
+        parent = getattr(self, "parent", None)
+        if not parent:
+            return 0.0
+        sample = next(iter(parent))
+        per_config = sys.getsizeof(sample) + 8 * len(sample) + 120  # ints are shared; dict + link
+        return (len(parent) * per_config + 200 * len(getattr(self, "_windows_done", ()))) / 2**20
 
     # ---------------------------------------------------------------- configurations
     def _load(self, config: tuple, prefix: list[int]) -> _Replay:
