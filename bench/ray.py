@@ -43,6 +43,7 @@ from lgcraft.meshes._threads import keep_freed_memory  # noqa: E402
 from lgcraft.meshes.batch import run_batch  # noqa: E402
 from lgcraft.meshes.prep import PrepSettings  # noqa: E402
 from lgcraft.run import parse_executor  # noqa: E402
+from lgcraft.run.ray_executor import WORKER_NICENESS  # noqa: E402
 
 
 def make_frames(folder: Path, count: int, faces: int) -> list[Path]:
@@ -92,9 +93,15 @@ def main() -> None:
         keep_freed_memory()  # what the CLI does before its local workers fork
         spec = parse_executor("ray")
 
+        # the cluster as `--executor ray` starts it when none runs (workers at normal
+        # priority, like the local executor's), here with 2 CPUs and its own temp dir
         start = time.perf_counter()
+        saved = os.environ.get(WORKER_NICENESS)
+        os.environ.setdefault(WORKER_NICENESS, "0")
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(tmpdir / "r"),
                  logging_level="ERROR")
+        if saved is None:
+            os.environ.pop(WORKER_NICENESS)
         results["ray_init_s"] = round(time.perf_counter() - start, 2)
         try:
             first, _, reference = timed_batch(paths, tmpdir / "ray-first", executor=spec)

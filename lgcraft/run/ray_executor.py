@@ -23,6 +23,7 @@ from lgcraft.errors import DependencyError, InputError, LgcraftError, OperationE
 from lgcraft.run.spec import ExecutorSpec
 
 PROBE_PREFIX = ".lgcraft-probe-"
+WORKER_NICENESS = "RAY_worker_niceness"
 TASK_NAME = "lgcraft_file"  # what `ps` shows for a worker running a file: ray::lgcraft_file
 
 
@@ -142,6 +143,12 @@ class RayExecutor:
             kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
             if self.spec.address is None:
                 kwargs["include_dashboard"] = False
+            # A cluster started here runs its workers at normal priority, as the local
+            # executor's are: Ray's default (nice 15) leaves them only the CPU that
+            # everything else on the machine leaves. A user's own setting wins; the
+            # variable reaches only processes this call starts.
+            saved = os.environ.get(WORKER_NICENESS)
+            os.environ.setdefault(WORKER_NICENESS, "0")
             try:
                 ray.init(address=self.spec.address, **kwargs)
             except ConnectionError as exc:
@@ -152,6 +159,9 @@ class RayExecutor:
             except (RuntimeError, ValueError) as exc:
                 raise OperationError(f"--executor {self.spec}: Ray did not start "
                                      f"({str(exc).splitlines()[0][:200]})") from exc
+            finally:
+                if saved is None:
+                    os.environ.pop(WORKER_NICENESS, None)
             self.started_here = True
         self.startup_seconds = round(time.perf_counter() - started, 3)
 
