@@ -128,13 +128,17 @@ def read_catalog(folder: Path) -> list[CatalogFrame]:
         if not isinstance(row, dict) or row.get("status") not in ("ok", "skipped") \
                 or row.get("kind", "frame") != "frame":
             continue
-        glb = batch.parent / f"{row['name']}.glb"
+        name = str(row.get("name", ""))
+        if not name or name != Path(name).name or name in (".", ".."):
+            raise InputError(f"{batch}: frame name {name!r} is not a file name in this folder",
+                             hint="use the batch.json that lgcraft eyewear prep wrote")
+        glb = batch.parent / f"{name}.glb"
         if glb.is_file():
             frames.append(CatalogFrame(
-                name=row["name"], glb=glb, marking=row.get("marking"),
+                name=name, glb=glb, marking=row.get("marking"),
                 lens_width_mm=row.get("lens_width_mm"), bridge_mm=row.get("bridge_mm"),
                 total_width_mm=row.get("total_width_mm"), temple_length_mm=row.get("temple_length_mm"),
-                report=batch.parent / f"{row['name']}.report.json"))
+                report=batch.parent / f"{name}.report.json"))
     if not frames:
         raise InputError(f"{batch}: no prepared frame in this batch",
                          hint="run: lgcraft eyewear prep FRAMES... --out DIR, then use DIR")

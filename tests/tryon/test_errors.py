@@ -129,3 +129,14 @@ def test_measure_ranks_a_catalogue(inputs, prepared):
     assert ranked["reasons"] and isinstance(ranked["fits"], bool)
     result = invoke(["eyewear", "measure", inputs["astronaut"], "--catalog", inputs["text"].parent])
     assert result.exit_code == 2 and "batch.json" in _said(result)
+
+
+def test_catalogue_names_stay_inside_the_folder(tmp_path, inputs, prepared):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    outside = tmp_path / "secret.glb"
+    outside.write_bytes(prepared["frame"].read_bytes())
+    (folder / "batch.json").write_text(json.dumps({"files": [
+        {"name": "../secret", "status": "ok", "kind": "frame"}]}))
+    result = invoke(["eyewear", "measure", inputs["astronaut"], "--catalog", folder])
+    assert result.exit_code == 2 and "not a file name" in _said(result)
