@@ -35,6 +35,7 @@ def variants(rgb: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+@pytest.mark.slow
 def test_pd_agrees_over_variants(tmp_path, astronaut_rgb, face_model):
     robust, naive = {}, {}
     for name, rgb in variants(astronaut_rgb).items():
