@@ -147,7 +147,9 @@ def _round_matrix(matrix: np.ndarray, digits: int = 6) -> list[list[float]]:
 class Session:
     """The landmark model and the renderer, opened once for a batch."""
 
-    def __init__(self, render: bool = True) -> None:
+    def __init__(self, render: bool = True, models: Sequence = ()) -> None:
+        """``models``: prepared models to get ready for drawing while the first face is
+        measured (see `lgcraft.tryon.render.Compositor`)."""
         from lgcraft.tryon.landmarks import FaceMeshModel
 
         self.model = FaceMeshModel()
@@ -155,7 +157,8 @@ class Session:
         if render:
             from lgcraft.tryon.render import Compositor
 
-            self.compositor = Compositor(background=True)
+            parts = {(str(m.path), i): part for m in models for i, part in enumerate(m.parts)}
+            self.compositor = Compositor(background=True, parts=parts)
         self._meshes: dict[tuple[str, int], object] = {}
 
     def __enter__(self) -> Session:
@@ -178,7 +181,9 @@ class Session:
     def mesh(self, model, index: int):
         key = (str(model.path), index)
         if key not in self._meshes:
-            self._meshes[key] = self.compositor.mesh_of(model.parts[index])
+            self.compositor.ready()  # the warm-up may have made it already
+            mesh = self.compositor.prebuilt.get(key)
+            self._meshes[key] = mesh if mesh is not None else self.compositor.mesh_of(model.parts[index])
         return self._meshes[key]
 
     def layers(self, model, placement, head_to_camera: np.ndarray):
@@ -279,7 +284,7 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
     check_photos(photos)
     check_out_dir(out_dir, photos)
     results = []
-    with nullcontext(session) if session else Session() as session:
+    with nullcontext(session) if session else Session(models=models) as session:
         for photo, stem in zip(photos, stems or _output_names(photos), strict=True):
             try:
                 analysis = session.analyse(photo, face, card)

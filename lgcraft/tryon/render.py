@@ -261,13 +261,28 @@ def part_mesh(pyrender, part, cache: dict):
     # part UVs have trimesh's bottom-left origin, which is pyrender's too (it uploads
     # images bottom row first)
     uv = part.uv
+    # about its own centre: pyrender orders see-through meshes by their nodes' positions,
+    # so each part's node sits at the part (see `Compositor.composite`), far ones first
+    centre = (part.vertices.min(axis=0) + part.vertices.max(axis=0)) / 2
     primitive = pyrender.Primitive(
-        positions=part.vertices.astype(np.float32),
+        positions=(part.vertices - centre).astype(np.float32),
         normals=vertex_normals(part.vertices, part.faces).astype(np.float32),
         texcoord_0=None if uv is None else uv.astype(np.float32),
         indices=part.faces.astype(np.uint32),
         material=pyrender_material(pyrender, part.material, cache))
-    return pyrender.Mesh([primitive], name=part.name)
+    mesh = pyrender.Mesh([primitive], name=part.name)
+    mesh.lgcraft_centre = centre
+    return mesh
+
+
+def _node_pose(layer) -> np.ndarray:
+    """The layer's model -> camera pose, moved to where its mesh's local origin is."""
+    centre = getattr(layer.mesh, "lgcraft_centre", None)
+    if centre is None:
+        return layer.pose
+    shift = np.eye(4)
+    shift[:3, 3] = centre
+    return layer.pose @ shift
 
 
 def _release_context(renderer) -> None:
@@ -284,12 +299,16 @@ def _release_context(renderer) -> None:
 class Compositor:
     """Holds the offscreen renderer; composites many models on many photos."""
 
-    def __init__(self, background: bool = False) -> None:
+    def __init__(self, background: bool = False, parts: dict | None = None) -> None:
         """``background``: import pyrender, open the GL context and compile the usual
         shaders on another thread (GL calls release the GIL), while this one finds the
-        face; the first composite waits for it."""
+        face; the first composite waits for it. ``parts`` (key -> model part): their
+        meshes are made, uploaded and drawn once there too (`prebuilt`), so the first
+        composite finds their shaders, buffers and textures ready."""
         self._renderer = None
         self.material_cache: dict = {}
+        self.prebuilt: dict = {}
+        self._parts = parts or {}
         self._warm_error: BaseException | None = None
         self._warming = None
         if background:
@@ -327,9 +346,24 @@ class Compositor:
             scene.add(pyrender.IntrinsicsCamera(fx=32, fy=32, cx=16, cy=16, znear=0.1, zfar=10.0))
             scene.add(pyrender.DirectionalLight(intensity=1.0))
             renderer.render(scene)
+            if self._parts:
+                models = pyrender.Scene(bg_color=[0.0, 0.0, 0.0, 0.0], ambient_light=[0.4] * 3)
+                for key, part in self._parts.items():
+                    self.prebuilt[key] = part_mesh(pyrender, part, self.material_cache)
+                    pose = np.eye(4)
+                    pose[2, 3] = -1000.0  # parts are in mm: a metre in front of the camera
+                    models.add(self.prebuilt[key], pose=pose)
+                models.add(pyrender.IntrinsicsCamera(fx=32, fy=32, cx=16, cy=16, znear=10.0,
+                                                     zfar=5000.0))
+                models.add(pyrender.DirectionalLight(intensity=1.0))
+                renderer.render(models)
             _release_context(renderer)  # pyrender's EGL make_uncurrent does nothing
         except BaseException as exc:  # re-raised where the renderer is first needed
             self._warm_error = exc
+
+    def ready(self) -> None:
+        """Wait for the background warm-up (re-raising its error, once)."""
+        self._ready()
 
     def _ready(self) -> None:
         if self._warming is not None:
@@ -418,7 +452,7 @@ class Compositor:
         hidden = [scene.add(photo_mesh(backdrop, np.array([[0, 1, 2], [0, 2, 3]])))]
         if occluder is not None and len(occluder[1]):
             hidden.append(scene.add(photo_mesh(*occluder)))
-        shown = [scene.add(layer.mesh, pose=layer.pose) for layer in layers]
+        shown = [scene.add(layer.mesh, pose=_node_pose(layer)) for layer in layers]
         cam = pyrender.IntrinsicsCamera(fx=camera.focal_px * factor, fy=camera.focal_px * factor,
                                         cx=(camera.centre[0] - x0) * factor,
                                         cy=(camera.centre[1] - y0) * factor,
