@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,13 +150,26 @@ class RayExecutor:
             # variable reaches only processes this call starts.
             saved = os.environ.get(WORKER_NICENESS)
             os.environ.setdefault(WORKER_NICENESS, "0")
+            client = bool(self.spec.address and self.spec.address.startswith("ray://"))
             try:
-                ray.init(address=self.spec.address, **kwargs)
+                try:
+                    with warnings.catch_warnings():  # its own hint is in our error
+                        warnings.simplefilter("ignore", UserWarning)
+                        ray.init(address=self.spec.address, **kwargs)
+                except ConnectionError as exc:
+                    if not (client and "Initialization failure" in str(exc)):
+                        raise
+                    # the head starts a server for each Ray Client; on a busy head the
+                    # first connection can give up before it is up: once more
+                    time.sleep(2)
+                    ray.init(address=self.spec.address, **kwargs)
             except ConnectionError as exc:
+                hint = ("is the head's Ray Client server (`ray start --head`, port 10001) "
+                        "reachable from here?") if client else (
+                        "start one (`ray start --head`), set RAY_ADDRESS, or use "
+                        "--executor ray to start a local one")
                 raise InputError(f"--executor {self.spec}: no Ray cluster to join "
-                                 f"({str(exc).splitlines()[0][:200]})",
-                                 hint="start one (`ray start --head`), set RAY_ADDRESS, or use "
-                                      "--executor ray to start a local one") from exc
+                                 f"({str(exc).splitlines()[0][:200]})", hint=hint) from exc
             except (RuntimeError, ValueError) as exc:
                 raise OperationError(f"--executor {self.spec}: Ray did not start "
                                      f"({str(exc).splitlines()[0][:200]})") from exc
