@@ -246,7 +246,7 @@ class RayExecutor:
     @staticmethod
     def _storage_hint() -> str:
         return ("inputs and --out must be on storage every Ray node mounts at the same path "
-                "(NFS, a cluster filesystem, or a bucket mounted with mountpoint-s3/gcsfuse); "
+                "(NFS, a cluster filesystem, or a bucket mounted with s3fs-fuse/gcsfuse); "
                 "see docs/scale-out.md")
 
     # -- one task per file -------------------------------------------------------------------
