@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_batch_is_retried(ray_cluster, tmp_path):
     inputs.mkdir()
     first = inputs / "heavy0.glb"
     frame_with_faces(120_000).transformed(random_rotation(np.random.default_rng(1)), 1.0).save(first)
-    paths = [first] + [shutil.copyfile(first, inputs / f"heavy{k}.glb") for k in range(1, 6)]
+    paths = [first] + [shutil.copyfile(first, inputs / f"heavy{k}.glb") for k in range(1, 8)]
     out = tmp_path / "out"
     done: list[str] = []
     outcome: dict = {}
@@ -129,21 +129,21 @@ def test_a_worker_killed_mid_batch_is_retried(ray_cluster, tmp_path):
     victim = None
     deadline = time.monotonic() + 120
     while victim is None and thread.is_alive() and time.monotonic() < deadline:
-        victim = _worker_running() if len(done) >= 1 else None
-        time.sleep(0.05)
+        victim = _worker_running()  # the first worker seen drawing a file
+        time.sleep(0.02)
     assert victim is not None, "no worker was seen running a file"
     os.kill(victim, signal.SIGKILL)
     thread.join(timeout=300)
     assert not thread.is_alive()
     result = outcome["batch"]
-    assert sorted(done) == sorted(f"heavy{k}" for k in range(6))  # each reported once
-    assert [f.status for f in result.files] == ["ok"] * 6, [f.error for f in result.files]
-    assert sorted(p.name for p in out.glob("*.glb")) == sorted(f"heavy{k}.glb" for k in range(6))
+    assert sorted(done) == sorted(f"heavy{k}" for k in range(8))  # each reported once
+    assert [f.status for f in result.files] == ["ok"] * 8, [f.error for f in result.files]
+    assert sorted(p.name for p in out.glob("*.glb")) == sorted(f"heavy{k}.glb" for k in range(8))
     assert not list(out.glob(".*.part"))
     with pytest.raises(ProcessLookupError):
         os.kill(victim, 0)
     sizes = {p.read_bytes() for p in out.glob("*.glb")}
-    assert len(sizes) == 1  # the same input six times: six identical GLBs, the retried one too
+    assert len(sizes) == 1  # the same input eight times: eight identical GLBs, the retried one too
 
 
 def test_an_output_folder_the_workers_cannot_see_is_named(ray_cluster, frames, tmp_path, capsys):
