@@ -221,6 +221,25 @@ def _simplify_to(part: Part, target: int, max_error: float = 0.01) -> Part:
     return _compact(part, faces) if len(faces) else part
 
 
+def _mirror_onto(simplified: Part, twin: Part) -> Part | None:
+    """``simplified`` mirrored across the YZ plane onto ``twin``'s own vertices (UVs and
+    material ``twin``'s), when every kept vertex has its mirror image among them; None
+    when the twins are not exact mirrors. The simplifier keeps a subset of the original
+    vertices, so on exact twins this is the same simplification, at the cost of one
+    KD-tree instead of another pass over the whole part."""
+    from lgcraft.meshes.kdtree import kdtree, nearest
+
+    if not len(simplified.faces) or not len(twin.faces):
+        return None
+    edges = np.linalg.norm(twin.vertices[twin.faces[:, 1]] - twin.vertices[twin.faces[:, 0]], axis=1)
+    tolerance = 0.05 * float(np.median(edges))
+    points = simplified.vertices * np.array([-1.0, 1.0, 1.0])
+    distance, index = nearest(kdtree(twin.vertices), points)
+    if not np.all(distance <= tolerance) or len(np.unique(index)) != len(index):
+        return None
+    return _compact(twin, index[simplified.faces][:, ::-1])  # a mirror flips the winding
+
+
 def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Part], list[tuple[int, int]]]:
     """Mirror twins (see `mirror_twins`) whose simplified triangle counts differ by more
     than `TWIN_TOLERANCE` are brought to the mean of the two counts (so the model's total
@@ -241,7 +260,8 @@ def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Pa
         # faces), the smaller up from its original (one pass over the full part)
         large, small = (i, j) if a > b else (j, i)
         out[large] = _simplify_to(out[large], target)
-        out[small] = _simplify_to(originals[small], target)
+        mirrored = _mirror_onto(out[large], originals[small])
+        out[small] = mirrored if mirrored is not None else _simplify_to(originals[small], target)
         if out[large].triangles > (1 + TWIN_TOLERANCE) * out[small].triangles:
             out[large] = _simplify_to(out[large], out[small].triangles)
         balanced.append((i, j))
