@@ -217,15 +217,15 @@ class Output:
     # -- notes on stderr --------------------------------------------------------------
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(message, markup=False)
+            self.err.print(message, markup=False, soft_wrap=True)
 
     def detail(self, message: str) -> None:
         """Shown only with --verbose."""
         if self.verbose:
-            self.err.print(message, markup=False, style="dim")
+            self.err.print(message, markup=False, style="dim", soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.err.print(f"Warning: {message}", markup=False, style="yellow")
+        self.err.print(f"Warning: {message}", markup=False, style="yellow", soft_wrap=True)
 
     def error(self, message: str, hint: str | None = None) -> None:
         self.err.print(f"Error: {message}", markup=False, style="bold red", soft_wrap=True)

@@ -104,7 +104,12 @@ def _deploy_raw(node, key: bytes, runtime: bytes) -> str:
     tx = {"data": "0x" + init.hex(), "gas": 200_000, "nonce": nonce, "chainId": 31337,
           "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9}
     tx_hash = node.rpc("eth_sendRawTransaction", ["0x" + bytes(Account.sign_transaction(tx, key).raw_transaction).hex()])
-    return node.rpc("eth_getTransactionReceipt", [tx_hash])["contractAddress"]
+    for _ in range(200):  # mined at once by anvil, but the receipt may lag the reply
+        receipt = node.rpc("eth_getTransactionReceipt", [tx_hash])
+        if receipt is not None:
+            return receipt["contractAddress"]
+        time.sleep(0.05)
+    raise AssertionError(f"no receipt for the attacker's deployment {tx_hash}")
 
 
 def test_1_a_contract_that_says_yes_is_not_lgcraft_s(maker, attacker, node, k, capsys, monkeypatch):
