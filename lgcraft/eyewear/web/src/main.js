@@ -55,8 +55,19 @@ function setStatus(status, message) {
 let renderer, scene, camera, head, frameHolder, occluder, occluderRing;
 let frameModel = null; // { root, temples: {left:[], right:[]}, hinge, earRest, bridge, lenses }
 
+/** A software WebGL (SwiftShader, llvmpipe: no GPU, or a blocklisted one) pays for every
+ * multisampled pixel on the CPU, which the face model needs too. */
+function softwareWebGL() {
+  const gl = document.createElement('canvas').getContext('webgl');
+  const info = gl && gl.getExtension('WEBGL_debug_renderer_info');
+  const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+  return /swiftshader|llvmpipe|software/i.test(name);
+}
+
 function initScene() {
-  renderer = new THREE.WebGLRenderer({ canvas: ui.canvas, alpha: true, antialias: true });
+  const antialias = params.has('aa') ? params.get('aa') !== '0' : !softwareWebGL();
+  renderer = new THREE.WebGLRenderer({ canvas: ui.canvas, alpha: true, antialias });
+  state.antialias = antialias;
   renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
   renderer.setClearColor(0x000000, 0);
   scene = new THREE.Scene();
@@ -276,7 +287,7 @@ function onResults(results) {
   state.tracked += 1;
   state.pdMm = face.pdMm;
   fpsWindow.push(t);
-  while (fpsWindow.length && fpsWindow[0] < t - 2) fpsWindow.shift();
+  while (fpsWindow.length > 20) fpsWindow.shift();
   state.fps = fpsWindow.length > 1 ? (fpsWindow.length - 1) / (fpsWindow[fpsWindow.length - 1] - fpsWindow[0]) : 0;
   if (state.status !== 'tracking') setStatus('tracking', 'Tracking');
   if (state.tracked % 10 === 0) {
