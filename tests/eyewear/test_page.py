@@ -117,21 +117,42 @@ def server(scene):
     httpd.server_close()
 
 
+def _recording_server(heard: list):
+    """A loopback HTTP server that notes every request it gets."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self):
+            heard.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def _open_and_track(browser, url, *, viewport=(1100, 800), mobile=False, min_tracked=3):
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                                   is_mobile=mobile, has_touch=mobile,
                                   device_scale_factor=2 if mobile else 1)
+    context.set_default_timeout(180_000)  # a busy 2-core machine renders WebGL on its CPU
     page = context.new_page()
     requests, errors = [], []
     page.on("request", lambda r: requests.append((r.method, r.url)))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
+    page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function("window.lgcraftTryon && window.lgcraftTryon.status !== undefined")
     assert page.evaluate("lgcraftTryon.sent") == 0
     assert page.evaluate("navigator.mediaDevices && document.querySelector('video').srcObject") is None
     page.click("#start")
     page.wait_for_function(
-        f"lgcraftTryon.tracked >= {min_tracked} || lgcraftTryon.status === 'error'", timeout=120_000)
+        f"lgcraftTryon.tracked >= {min_tracked} || lgcraftTryon.status === 'error'")
     state = page.evaluate("({status: lgcraftTryon.status, error: lgcraftTryon.error})")
     assert state["status"] == "tracking", (state, errors)
     return context, page, requests, errors
@@ -229,6 +250,21 @@ def test_live_page_puts_the_frame_on_the_eyes(scene, browser, server):
         assert all(m == "GET" for m, _ in requests)
         assert all(u.startswith((server, "blob:", "data:")) for _, u in requests), requests
         assert not errors
+        # and it cannot: the page's policy refuses any connection, to its own host too,
+        # and a server listening on another port hears nothing
+        heard = []
+        listener = _recording_server(heard)
+        target = f"http://127.0.0.1:{listener.server_address[1]}/"
+        sent = page.evaluate("""(target) => Promise.all([
+            fetch(location.origin + '/x', {method: 'POST', body: 'pixels'}).then(() => 'sent', () => 'blocked'),
+            fetch(target, {method: 'POST', body: 'pixels', mode: 'no-cors'}).then(() => 'sent', () => 'blocked'),
+            new Promise((done) => { const x = new XMLHttpRequest(); x.open('POST', target);
+              x.onload = () => done('sent'); x.onerror = () => done('blocked');
+              try { x.send('pixels'); } catch { done('blocked'); } }),
+        ])""", target)
+        page.wait_for_timeout(300)
+        listener.shutdown()
+        assert sent == ["blocked", "blocked", "blocked"] and heard == []
 
         # the occluder: the same pose drawn without it shows the temples through the head
         # (here their inner sides, seen through the tinted lenses); every pixel it changes
@@ -260,9 +296,9 @@ def test_phone_layout_from_file_url_and_frame_picker(scene, browser):
     try:
         assert page.locator("#frames li").count() == 2
         page.locator("#frames li[data-name='glasses-06'] button").click()
-        page.wait_for_function("lgcraftTryon.frame === 'glasses-06'", timeout=60_000)
+        page.wait_for_function("lgcraftTryon.frame === 'glasses-06'")
         tracked = page.evaluate("lgcraftTryon.tracked")
-        page.wait_for_function(f"lgcraftTryon.tracked >= {tracked + 2}", timeout=60_000)
+        page.wait_for_function(f"lgcraftTryon.tracked >= {tracked + 2}")
         page.evaluate("lgcraftTryon.hold = true")
         page.wait_for_function("!lgcraftTryon.busy")
         page.screenshot(path=str(scene["root"] / "phone.png"), full_page=True)

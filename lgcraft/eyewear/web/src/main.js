@@ -290,7 +290,7 @@ function onResults(results) {
   while (fpsWindow.length > 20) fpsWindow.shift();
   state.fps = fpsWindow.length > 1 ? (fpsWindow.length - 1) / (fpsWindow[fpsWindow.length - 1] - fpsWindow[0]) : 0;
   if (state.status !== 'tracking') setStatus('tracking', 'Tracking');
-  if (state.tracked % 10 === 0) {
+  if (state.tracked % 10 === 1) {
     ui.fps.textContent = `${state.fps.toFixed(1)} fps`;
     ui.measure.textContent = `Pupillary distance about ${face.pdMm.toFixed(0)} mm (iris rule, one frame)`;
   }
@@ -322,7 +322,7 @@ function onResults(results) {
   projected.rawBridge = toVideoPx(raw.localToWorld(new THREE.Vector3(fitRaw[0], 0, fitRaw[2])));
   projected.smoothBridge = toVideoPx(head.localToWorld(new THREE.Vector3(fit[0], 0, fit[2])));
   state.projected = projected;
-  state.trace.push({ t, raw: projected.rawBridge, smooth: projected.smoothBridge });
+  state.trace.push({ t, raw: projected.rawBridge, smooth: projected.smoothBridge, mmPerPx });
   if (state.trace.length > 600) state.trace.shift();
 }
 
