@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lgcraft.errors import DependencyError, InputError, OperationError
+from lgcraft.tryon.constants import SCALE_RULE
 
 WEB = Path(__file__).with_name("web")
 MARKER = ".lgcraft-page.json"  # says a folder is a page this module wrote (safe to replace)
@@ -337,6 +338,7 @@ def _assemble(folder: Path, entries: list[dict], out: Path, node_modules: Path, 
         "title": title,
         "frames": [{**frame.__dict__, "asset": frame.glb, "script": f"{frame.glb}.js"} for frame in frames],
         "mediapipe": mediapipe,
+        "scaleRule": SCALE_RULE,  # the photo engine's scale rule, so both read faces alike
     }
     total += _write(out / "catalog.js", ("globalThis.LGCRAFT_CATALOG = " + json.dumps(catalog, indent=1)
                                          + ";\n").encode("utf-8"))

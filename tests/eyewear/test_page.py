@@ -229,6 +229,11 @@ def test_page_cli_output(scene):
         assert (site / rel).is_file(), rel
     html = (site / "index.html").read_text()
     assert "Nothing leaves your device" in html and "connect-src blob: data:" in html
+    # the page reads faces with the photo engine's scale rule
+    from lgcraft.tryon.constants import SCALE_RULE
+
+    catalog = json.loads((site / "catalog.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    assert catalog["scaleRule"] == SCALE_RULE
     # no CDN or other host anywhere in what the page runs
     for path in [site / "index.html", site / "app.js", site / "catalog.js"]:
         text = path.read_text(errors="replace")

@@ -4,6 +4,12 @@
 // are 11.7 / (iris diameter in pixels) whatever the camera.
 
 export const IRIS_DIAMETER_MM = 11.7;
+// The photo engine's rule (lgcraft/tryon/constants.py SCALE_RULE), which `lgcraft eyewear
+// page` writes into catalog.js; these defaults are the same numbers.
+const DEFAULT_RULE = {
+  iris_diameter_mm: IRIS_DIAMETER_MM, pupils: [468, 473], iris_across: [[469, 471], [474, 476]],
+  nose_bridge: 168,
+};
 // The camera's focal length is not known in a browser: assume a 64-degree field of view
 // across the image's longer side (webcams and phone front cameras are 60-78 degrees).
 // Scale does not depend on it (see the iris rule); only the perspective of the temples does.
@@ -48,23 +54,24 @@ export function orthonormalAxes(left, upGuess) {
  * coordinates: x to the wearer's left, y up, z forward), millimetres per pixel at the eyes
  * from the iris, and head-local millimetre coordinates of every landmark.
  */
-export function measureFace(points) {
+export function measureFace(points, rule = DEFAULT_RULE) {
   const P = points;
-  const irisPx = 0.5 * (norm(sub(P[LM.rightIrisEdges[0]], P[LM.rightIrisEdges[1]])) +
-                        norm(sub(P[LM.leftIrisEdges[0]], P[LM.leftIrisEdges[1]])));
-  const mmPerPx = IRIS_DIAMETER_MM / irisPx;
+  const [[r0, r1], [l0, l1]] = rule.iris_across;
+  const irisPx = 0.5 * (norm(sub(P[r0], P[r1])) + norm(sub(P[l0], P[l1])));
+  const mmPerPx = rule.iris_diameter_mm / irisPx;
   let left = [0, 0, 0];
   for (const [r, l] of [[LM.rightEyeOuter, LM.leftEyeOuter], [LM.rightEyeInner, LM.leftEyeInner],
                         [LM.rightFaceSide, LM.leftFaceSide], [LM.rightPupil, LM.leftPupil]]) {
     left = add(left, unit(sub(P[l], P[r])));
   }
   const axes = orthonormalAxes(left, sub(P[LM.forehead], P[LM.chin]));
-  const centre = scale(add(P[LM.rightPupil], P[LM.leftPupil]), 0.5);
+  const [rightPupil, leftPupil] = rule.pupils;
+  const centre = scale(add(P[rightPupil], P[leftPupil]), 0.5);
   const local = (p) => {
     const d = sub(p, centre);
     return [dot(d, axes.x) * mmPerPx, dot(d, axes.y) * mmPerPx, dot(d, axes.z) * mmPerPx];
   };
-  const pdMm = norm(sub(P[LM.rightPupil], P[LM.leftPupil])) * mmPerPx;
+  const pdMm = norm(sub(P[rightPupil], P[leftPupil])) * mmPerPx;
   return { centre, axes, mmPerPx, irisPx, pdMm, local: P.map(local) };
 }
 

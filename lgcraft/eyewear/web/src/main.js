@@ -272,7 +272,7 @@ function onResults(results) {
   }
   misses = 0;
   const { width, height } = state.video;
-  const face = measureFace(imagePoints(faces[0], width, height));
+  const face = measureFace(imagePoints(faces[0], width, height), CATALOG.scaleRule || undefined);
   // smoothed pose
   const centre = smooth(filters.centre, face.centre.slice(0, 2), t);
   const mmPerPx = Math.exp(smooth(filters.logScale, Math.log(face.mmPerPx), t));
@@ -280,7 +280,7 @@ function onResults(results) {
   const axes = orthonormalAxes(a.slice(0, 3), a.slice(3, 6));
   const bridge = frameModel ? frameModel.bridge.clone().multiplyScalar(1000) : new THREE.Vector3();
   const headHalf = 0.5 * (face.local[LM.leftFaceSide][0] - face.local[LM.rightFaceSide][0]);
-  const fitRaw = [face.local[LM.noseBridge][0], 0,
+  const fitRaw = [face.local[(CATALOG.scaleRule || {}).nose_bridge ?? LM.noseBridge][0], 0,
     noseRidgeDepth(face.local, bridge.y) + BRIDGE_CLEARANCE_MM, headHalf];
   const fit = smooth(filters.fit, fitRaw, t);
 
@@ -289,7 +289,11 @@ function onResults(results) {
   fpsWindow.push(t);
   while (fpsWindow.length > 20) fpsWindow.shift();
   state.fps = fpsWindow.length > 1 ? (fpsWindow.length - 1) / (fpsWindow[fpsWindow.length - 1] - fpsWindow[0]) : 0;
-  if (state.status !== 'tracking') setStatus('tracking', 'Tracking');
+  const minIrisPx = (CATALOG.scaleRule || {}).min_iris_px || 6;
+  if (face.irisPx < minIrisPx) {
+    // the scale rule's own limit: an iris this small cannot be measured well
+    if (state.status !== 'too-small') setStatus('too-small', 'Come closer: the face is too small to measure its size well.');
+  } else if (state.status !== 'tracking') setStatus('tracking', 'Tracking');
   if (state.tracked % 10 === 1) {
     ui.fps.textContent = `${state.fps.toFixed(1)} fps`;
     ui.measure.textContent = `Pupillary distance about ${face.pdMm.toFixed(0)} mm (iris rule, one frame)`;
