@@ -221,23 +221,75 @@ def _simplify_to(part: Part, target: int, max_error: float = 0.01) -> Part:
     return _compact(part, faces) if len(faces) else part
 
 
-def _mirror_onto(simplified: Part, twin: Part) -> Part | None:
+_MIRROR = np.array([-1.0, 1.0, 1.0])
+
+
+def _rigid_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation R (proper) and shift t with ``src @ R.T + t`` closest to ``dst`` (Kabsch)."""
+    cs, cd = src.mean(axis=0), dst.mean(axis=0)
+    u, _, vt = np.linalg.svd((src - cs).T @ (dst - cd))
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    rotation = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return rotation, cd - cs @ rotation.T
+
+
+def _mirror_onto(simplified: Part, twin: Part, original: Part | None = None) -> Part | None:
     """``simplified`` mirrored across the YZ plane onto ``twin``'s own vertices (UVs and
     material ``twin``'s), when every kept vertex has its mirror image among them; None
-    when the twins are not exact mirrors. The simplifier keeps a subset of the original
-    vertices, so on exact twins this is the same simplification, at the cost of one
-    KD-tree instead of another pass over the whole part."""
+    when the twins are not mirror images. The simplifier keeps a subset of the original
+    vertices, so on twins this is the same simplification, at the cost of one KD-tree
+    instead of another pass over the whole part.
+
+    Twins are rarely exact mirrors across X = 0 in the estimated pose (a pose a tenth of
+    a degree off moves a temple's tip by a quarter millimetre), so the mirror is first
+    fitted: X flipped, then the rigid motion that lays ``original`` (the part
+    ``simplified`` came from) on ``twin`` (see `_fit_twin`; a twin that is a congruent
+    copy rather than a mirror image is mapped without the flip). The fitted map must
+    then lay every kept vertex on a distinct vertex of ``twin``."""
     from lgcraft.meshes.kdtree import kdtree, nearest
 
     if not len(simplified.faces) or not len(twin.faces):
         return None
     edges = np.linalg.norm(twin.vertices[twin.faces[:, 1]] - twin.vertices[twin.faces[:, 0]], axis=1)
     tolerance = 0.05 * float(np.median(edges))
-    points = simplified.vertices * np.array([-1.0, 1.0, 1.0])
-    distance, index = nearest(kdtree(twin.vertices), points)
+    tree = kdtree(twin.vertices)
+    fitted = _fit_twin(original, twin, tree, tolerance) if original is not None else None
+    flip, rotation, shift = fitted or (_MIRROR, np.eye(3), np.zeros(3))
+    points = (simplified.vertices * flip) @ rotation.T + shift
+    distance, index = nearest(tree, points)
     if not np.all(distance <= tolerance) or len(np.unique(index)) != len(index):
         return None
-    return _compact(twin, index[simplified.faces][:, ::-1])  # a mirror flips the winding
+    faces = index[simplified.faces]
+    return _compact(twin, faces[:, ::-1] if flip[0] < 0 else faces)  # a mirror flips the winding
+
+
+def _fit_twin(original: Part, twin: Part, tree, tolerance: float):
+    """(flip, rotation, shift) laying ``original`` on ``twin``: mirrored in X and fitted
+    by vertex index (a mirror copy keeps the order; 90% of the vertices must fit, the
+    caller checks every vertex it maps), the same unmirrored (a lens copied
+    across instead of mirrored: a symmetric shape, its tessellation not), or mirrored
+    and fitted by closest points (ICP, a few rounds on a sample); None if none fits."""
+    from lgcraft.meshes.kdtree import nearest
+
+    if len(original.vertices) < 3:
+        return None
+    step = max(1, len(original.vertices) // 4000)
+    if len(original.vertices) == len(twin.vertices):
+        for flip in (_MIRROR, np.ones(3)):
+            source = original.vertices * flip
+            rotation, shift = _rigid_fit(source[::step], twin.vertices[::step])
+            close = np.abs(source @ rotation.T + shift - twin.vertices).max(axis=1) <= tolerance
+            if close.mean() > 0.9:  # repair may have moved a few; refit on the rest
+                rotation, shift = _rigid_fit(source[close], twin.vertices[close])
+                return flip, rotation, shift
+    sample = original.vertices[::step] * _MIRROR
+    rotation, shift = np.eye(3), np.zeros(3)
+    for _ in range(6):
+        distance, index = nearest(tree, sample @ rotation.T + shift)
+        if float(distance.max()) <= tolerance:
+            return _MIRROR, rotation, shift
+        rotation, shift = _rigid_fit(sample, twin.vertices[index])
+    return None
 
 
 def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Part], list[tuple[int, int]]]:
@@ -260,7 +312,7 @@ def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Pa
         # faces), the smaller up from its original (one pass over the full part)
         large, small = (i, j) if a > b else (j, i)
         out[large] = _simplify_to(out[large], target)
-        mirrored = _mirror_onto(out[large], originals[small])
+        mirrored = _mirror_onto(out[large], originals[small], originals[large])
         out[small] = mirrored if mirrored is not None else _simplify_to(originals[small], target)
         if out[large].triangles > (1 + TWIN_TOLERANCE) * out[small].triangles:
             out[large] = _simplify_to(out[large], out[small].triangles)

@@ -220,6 +220,39 @@ def test_mirror_twins_found_and_balanced():
         tuple(sorted((names[i], names[j]))) for i, j in mirror_twins(moved)}
 
 
+def test_twins_off_the_mirror_plane_are_mirrored_not_simplified_again(monkeypatch):
+    # a pose a fraction of a degree off (as estimated poses are) and lenses that are
+    # translated copies of one symmetric shape, not vertex-for-vertex mirror images
+    from lgcraft.meshes import decimate
+    from lgcraft.meshes.decimate import balance_twins, decimate_part
+
+    frame = make_frame(detail=24)
+    angle = np.radians(0.3)
+    tilt = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    parts = [Part(n, m.vertices @ tilt.T + [0.2, 0.1, 0], m.faces) for n, m in frame.parts.items()]
+    names = [p.name for p in parts]
+    uneven = list(parts)
+    for name, share in (("temple_left", 2 / 3), ("temple_right", 1 / 4), ("lens_left", 1 / 2),
+                        ("lens_right", 1 / 5)):
+        k = names.index(name)
+        uneven[k] = decimate_part(parts[k], int(parts[k].triangles * share))
+    simplified_from = []
+    real = decimate._simplify_to
+    monkeypatch.setattr(decimate, "_simplify_to",
+                        lambda part, target, **kw: simplified_from.append(part) or real(part, target, **kw))
+    balanced, done = balance_twins(parts, uneven)
+    # only the larger twins were simplified further; no original simplified again
+    assert not any(any(p is q for q in parts) for p in simplified_from)
+    for side in ("temple", "lens"):
+        left, right = names.index(f"{side}_left"), names.index(f"{side}_right")
+        assert (min(left, right), max(left, right)) in done
+        # mirrored: the same count exactly, and only the twin's own vertices
+        assert balanced[left].triangles == balanced[right].triangles, side
+        small = left if uneven[left].triangles < uneven[right].triangles else right
+        own = {tuple(v) for v in parts[small].vertices.round(9)}
+        assert all(tuple(v) in own for v in balanced[small].vertices.round(9)), side
+
+
 def test_textures_are_limited_to_the_profile():
     from PIL import Image
     from trimesh.visual.material import PBRMaterial
