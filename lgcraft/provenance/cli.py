@@ -60,6 +60,8 @@ def _wait_settings(app, confirmations: int | None, timeout: float | None) -> tup
                 valid=service.timeout_ok, expect=service.TIMEOUT_EXPECTED))
 
 
+ISSUER_HINT = ("give the maker's address: the 0x... that 'lgcraft provenance record' printed "
+               "after 'signed by', or one that 'lgcraft provenance trust list' shows")
 KEYGEN_HINT = ("make a key with 'lgcraft provenance keygen maker-key.json' and set "
                "LGCRAFT_PROVENANCE_KEYSTORE=maker-key.json (or, to try things on a development chain, "
                "eval \"$(lgcraft provenance keygen --dev)\")")
@@ -647,7 +649,10 @@ def verify_command(
     from lgcraft.provenance.trust import load_trust, load_trusts
 
     app = app_context(ctx)
-    wanted = [validate_address(t, "--issuer") for t in issuers]
+    try:
+        wanted = [validate_address(t, "--issuer") for t in issuers]
+    except InputError as exc:
+        raise InputError(exc.message, hint=ISSUER_HINT) from exc
     if label and label.strip().lower().startswith(("http://", "https://")):
         from lgcraft.provenance.site import label_from_page_url
 

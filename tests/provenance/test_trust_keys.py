@@ -156,3 +156,12 @@ def test_the_signed_examples_are_what_the_script_makes():
         assert module.signed_lines(module.EXAMPLES / f"{name}.jsonl") == \
             (module.EXAMPLES / f"{name}.signed.jsonl").read_text(encoding="utf-8")
     assert module.demo_trust() == (module.EXAMPLES / "demo-trust.toml").read_text(encoding="utf-8")
+
+
+def test_a_placeholder_issuer_gets_a_hint_naming_where_the_address_is(capsys):
+    from lgcraft.cli import main
+
+    assert main(["provenance", "verify", "x.json", "--issuer", "<your address>"]) == 2
+    err = capsys.readouterr().err
+    assert "'<your address>' is not an EVM address" in err
+    assert "Hint:" in err and "signed by" in err and "trust list" in err
