@@ -110,10 +110,7 @@ def tryon(
     from lgcraft.cli import allow_quick_exit
 
     allow_quick_exit()
-    data = {"composites": batch.composites,
-            "photos": [{"photo": r.photo, "status": r.status, "error": r.error,
-                        "warnings": r.warnings, "face": r.face} for r in batch.results],
-            "failed": batch.failed}
+    data = batch.to_json()
 
     def render():
         rows = []

@@ -52,6 +52,13 @@ class PhotoBatch:
     def composites(self) -> list[dict]:
         return [c for r in self.results for c in r.composites]
 
+    def to_json(self) -> dict:
+        """The `--json` result of a try-on command (keys are a public contract)."""
+        return {"composites": self.composites,
+                "photos": [{"photo": r.photo, "status": r.status, "error": r.error,
+                            "warnings": r.warnings, "face": r.face} for r in self.results],
+                "failed": self.failed}
+
 
 def expand_photos(patterns: Sequence[str | Path]) -> list[Path]:
     """Photo files from paths, folders (their photos, sorted) and globs, each once."""
@@ -283,19 +290,10 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
     check_card(card, photos)
     check_photos(photos)
     check_out_dir(out_dir, photos)
-    results = []
+    results: list[PhotoResult] = []
     with nullcontext(session) if session else Session(models=models) as session:
-        for photo, stem in zip(photos, stems or _output_names(photos), strict=True):
-            try:
-                analysis = session.analyse(photo, face, card)
-            except LgcraftError as exc:
-                if not _is_no_face(exc):
-                    raise
-                result = PhotoResult(photo=str(photo), status="failed", error=exc.message)
-                results.append(result)
-                if on_photo:
-                    on_photo(result)
-                continue
+        for photo, stem, analysis in _faces(session, photos, stems or _output_names(photos),
+                                            face, card, results, on_photo):
             summary = analysis.summary()
             ranges = fit_ranges(analysis)
             result = PhotoResult(photo=str(photo), status="ok", face=summary,
@@ -305,9 +303,7 @@ def tryon_frames(photos: Sequence[Path], frames: Sequence[Path], out_dir: Path, 
                 target = out_dir / f"{stem}.{model.name}.png"
                 result.composites.append(_frame_on_face(session, analysis, summary, ranges,
                                                         occluder, model, target))
-            results.append(result)
-            if on_photo:
-                on_photo(result)
+            _done(result, results, on_photo)
     return PhotoBatch(results)
 
 
@@ -315,6 +311,29 @@ def _is_no_face(exc: LgcraftError) -> bool:
     from lgcraft.tryon.face import NoFaceError
 
     return isinstance(exc, NoFaceError)
+
+
+def _done(result: PhotoResult, results: list[PhotoResult],
+          on_photo: Callable[[PhotoResult], None] | None) -> None:
+    results.append(result)
+    if on_photo:
+        on_photo(result)
+
+
+def _faces(session: Session, photos: Sequence[Path], stems: Sequence[str], face: int | None,
+           card, results: list[PhotoResult], on_photo: Callable[[PhotoResult], None] | None):
+    """(photo, output stem, analysis) for each photo with a face; a photo without one is
+    recorded as failed and the batch goes on (any other error stops it)."""
+    for photo, stem in zip(photos, stems, strict=True):
+        try:
+            analysis = session.analyse(photo, face, card)
+        except LgcraftError as exc:
+            if not _is_no_face(exc):
+                raise
+            _done(PhotoResult(photo=str(photo), status="failed", error=exc.message), results,
+                  on_photo)
+            continue
+        yield photo, stem, analysis
 
 
 def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
@@ -329,19 +348,10 @@ def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
     check_card(card, photos)
     check_photos(photos)
     check_out_dir(out_dir, photos)
-    results = []
+    results: list[PhotoResult] = []
     with Session() as session:
-        for photo, stem in zip(photos, _output_names(photos), strict=True):
-            try:
-                analysis = session.analyse(photo, face, card)
-            except LgcraftError as exc:
-                if not _is_no_face(exc):
-                    raise
-                result = PhotoResult(photo=str(photo), status="failed", error=exc.message)
-                results.append(result)
-                if on_photo:
-                    on_photo(result)
-                continue
+        for photo, stem, analysis in _faces(session, photos, _output_names(photos), face, card,
+                                            results, on_photo):
             summary = analysis.summary()
             result = PhotoResult(photo=str(photo), status="ok", face=summary,
                                  warnings=list(analysis.warnings))
@@ -375,9 +385,7 @@ def tryon_earrings(photos: Sequence[Path], earring: Path, out_dir: Path, *,
                     "lobe": p.points_mm["piercing"]})["lobe"] for side, p in placements.items()},
                 "drawn_pixels": int((coverage > 0.5).sum()),
             })
-            results.append(result)
-            if on_photo:
-                on_photo(result)
+            _done(result, results, on_photo)
     return PhotoBatch(results)
 
 
@@ -396,22 +404,14 @@ def measure_photos(photos: Sequence[Path], catalog: Path | None = None, *,
     frames = read_catalog(catalog) if catalog is not None else None
     check_card(card, photos)
     check_photos(photos)
-    results = []
+    results: list[PhotoResult] = []
     with Session(render=False) as session:
-        for photo in photos:
-            try:
-                analysis = session.analyse(photo, face, card)
-            except LgcraftError as exc:
-                if not _is_no_face(exc):
-                    raise
-                result = PhotoResult(photo=str(photo), status="failed", error=exc.message)
-            else:
-                ranges = fit_ranges(analysis)
-                result = PhotoResult(photo=str(photo), status="ok", face=analysis.summary(),
-                                     fit=ranges.as_dict(), warnings=list(analysis.warnings))
-                if frames is not None:
-                    result.ranking = [vars(f) for f in rank_catalog(ranges, frames)]
-            results.append(result)
-            if on_photo:
-                on_photo(result)
+        for photo, _, analysis in _faces(session, photos, [""] * len(photos), face, card,
+                                         results, on_photo):
+            ranges = fit_ranges(analysis)
+            result = PhotoResult(photo=str(photo), status="ok", face=analysis.summary(),
+                                 fit=ranges.as_dict(), warnings=list(analysis.warnings))
+            if frames is not None:
+                result.ranking = [vars(f) for f in rank_catalog(ranges, frames)]
+            _done(result, results, on_photo)
     return PhotoBatch(results)
