@@ -365,23 +365,6 @@ def serve_site(site: Path, port: int = 8000, host: str = "127.0.0.1"):
 
     Returns the server; call ``serve_forever()`` on it. Only files under ``site`` are served.
     """
-    import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from lgcraft.serve import serve_folder
 
-    class Handler(SimpleHTTPRequestHandler):
-        def end_headers(self):
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            super().end_headers()
-
-        def log_message(self, *args):  # the CLI prints the address; no per-request noise
-            pass
-
-    if not (Path(site) / "index.html").is_file():
-        raise InputError(f"{site} has no index.html", hint="build it with `lgcraft eyewear page`")
-    handler = functools.partial(Handler, directory=str(site))
-    try:
-        return ThreadingHTTPServer((host, port), handler)
-    except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}",
-                         hint="choose another --port") from exc
+    return serve_folder(site, port, built_by="lgcraft eyewear page", host=host)

@@ -297,30 +297,9 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
 # --------------------------------------------------------------------------------------------
 def make_server(folder: Path, port: int = 8000):
     """An HTTP server for ``folder`` on 127.0.0.1 (call ``serve_forever``)."""
-    from functools import partial
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from lgcraft.serve import serve_folder
 
-    folder = Path(folder)
-    if not (folder / "index.html").is_file():
-        raise InputError(f"{folder} has no index.html", hint="build it with 'lgcraft provenance site OUTDIR'")
-
-    class Handler(SimpleHTTPRequestHandler):
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
-                          ".json": "application/json", ".toml": "text/plain"}
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-            pass
-
-        def end_headers(self) -> None:
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            super().end_headers()
-
-    try:
-        return ThreadingHTTPServer(("127.0.0.1", port), partial(Handler, directory=str(folder)))
-    except OSError as exc:
-        raise InputError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror})",
-                         hint="pick another port, or --port 0 for any free one") from exc
+    return serve_folder(folder, port, built_by="lgcraft provenance site OUTDIR")
 
 
 def qr_page_label(bundle: dict[str, Any], path: Path, site_url: str) -> str:
