@@ -233,40 +233,98 @@ def _rigid_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rotation, cd - cs @ rotation.T
 
 
-def _mirror_onto(simplified: Part, twin: Part, original: Part | None = None) -> Part | None:
-    """``simplified`` mirrored across the YZ plane onto ``twin``'s own vertices (UVs and
-    material ``twin``'s), when every kept vertex has its mirror image among them; None
-    when the twins are not mirror images. The simplifier keeps a subset of the original
-    vertices, so on twins this is the same simplification, at the cost of one KD-tree
-    instead of another pass over the whole part.
+def _tolerance(part: Part) -> float:
+    """How close a mapped vertex must land on one of ``part``'s: 5% of its median edge."""
+    faces = part.faces[::max(1, len(part.faces) // 4000)]  # a sample's median is enough
+    edges = np.linalg.norm(part.vertices[faces[:, 1]] - part.vertices[faces[:, 0]], axis=1)
+    return 0.05 * float(np.median(edges))
+
+
+class TwinMaps:
+    """The mirror twins of ``originals`` (see `mirror_twins`), each pair's fitted map and
+    both parts' KD-trees, built lazily: `prepare` builds them ahead (prep does, on the
+    core that waits for the simplifier), so balancing after the simplifier only queries.
 
     Twins are rarely exact mirrors across X = 0 in the estimated pose (a pose a tenth of
-    a degree off moves a temple's tip by a quarter millimetre), so the mirror is first
-    fitted: X flipped, then the rigid motion that lays ``original`` (the part
-    ``simplified`` came from) on ``twin`` (see `_fit_twin`; a twin that is a congruent
-    copy rather than a mirror image is mapped without the flip). The fitted map must
-    then lay every kept vertex on a distinct vertex of ``twin``."""
-    from lgcraft.meshes.kdtree import kdtree, nearest
+    a degree off moves a temple's tip by a quarter millimetre), so each pair's map is
+    fitted (see `_fit_twin`): X flipped, then the rigid motion that lays one part on the
+    other; a twin that is a congruent copy rather than a mirror image (lenses copied
+    across) is mapped without the flip."""
 
-    if not len(simplified.faces) or not len(twin.faces):
+    def __init__(self, originals: list[Part], pairs: list[tuple[int, int]] | None = None) -> None:
+        self.originals = originals
+        self.pairs = mirror_twins(originals) if pairs is None else pairs
+        self._trees: dict[int, tuple] = {}
+        self._fits: dict[tuple[int, int], tuple | None] = {}
+
+    def tree(self, k: int):
+        """(KD-tree, tolerance) of part ``k``."""
+        from lgcraft.meshes.kdtree import kdtree
+
+        if k not in self._trees:
+            part = self.originals[k]
+            self._trees[k] = (kdtree(part.vertices), _tolerance(part))
+        return self._trees[k]
+
+    def fit(self, i: int, j: int):
+        """(flip, rotation, shift) laying part ``i`` on its twin ``j`` (None: no fit)."""
+        if (i, j) not in self._fits:
+            if (j, i) in self._fits:
+                self._fits[(i, j)] = _inverse(self._fits[(j, i)])
+            else:
+                tree, tolerance = self.tree(j)
+                self._fits[(i, j)] = _fit_twin(self.originals[i], self.originals[j], tree, tolerance)
+        return self._fits[(i, j)]
+
+    def prepare(self) -> TwinMaps:
+        for i, j in self.pairs:
+            self.fit(i, j)
+            self.fit(j, i)
+            self.tree(i)
+        return self
+
+    def mirror_onto(self, simplified: Part, large: int, small: int) -> Part | None:
+        """``simplified`` (a simplification of part ``large``) mapped onto its twin
+        ``small``'s own vertices (UVs and material ``small``'s), when every kept vertex
+        lands on a distinct vertex of the twin; None otherwise. The simplifier keeps a
+        subset of the original vertices, so on twins this is the same simplification,
+        at the cost of one KD-tree query instead of another pass over the whole part."""
+        from lgcraft.meshes.kdtree import nearest
+
+        twin = self.originals[small]
+        if not len(simplified.faces) or not len(twin.faces):
+            return None
+        tree, tolerance = self.tree(small)
+        flip, rotation, shift = self.fit(large, small) or (_MIRROR, np.eye(3), np.zeros(3))
+        distance, index = nearest(tree, (simplified.vertices * flip) @ rotation.T + shift)
+        if not np.all(distance <= tolerance) or len(np.unique(index)) != len(index):
+            return None
+        faces = index[simplified.faces]
+        return _compact(twin, faces[:, ::-1] if flip[0] < 0 else faces)  # a mirror flips the winding
+
+
+def _inverse(fit):
+    """The inverse of a map x -> R (F x) + t given as (F, R, t): y -> F R^T F (F y) - F R^T t."""
+    if fit is None:
         return None
-    edges = np.linalg.norm(twin.vertices[twin.faces[:, 1]] - twin.vertices[twin.faces[:, 0]], axis=1)
-    tolerance = 0.05 * float(np.median(edges))
-    tree = kdtree(twin.vertices)
-    fitted = _fit_twin(original, twin, tree, tolerance) if original is not None else None
-    flip, rotation, shift = fitted or (_MIRROR, np.eye(3), np.zeros(3))
-    points = (simplified.vertices * flip) @ rotation.T + shift
-    distance, index = nearest(tree, points)
-    if not np.all(distance <= tolerance) or len(np.unique(index)) != len(index):
-        return None
-    faces = index[simplified.faces]
-    return _compact(twin, faces[:, ::-1] if flip[0] < 0 else faces)  # a mirror flips the winding
+    flip, rotation, shift = fit
+    back = flip[:, None] * rotation.T  # F R^T
+    return flip, back * flip[None, :], -(back @ shift)
+
+
+def _mirror_onto(simplified: Part, twin: Part, original: Part | None = None) -> Part | None:
+    """``simplified`` (a simplification of ``original``) mapped onto ``twin``'s own
+    vertices; see `TwinMaps.mirror_onto` (without ``original``: a plain mirror in X)."""
+    maps = TwinMaps([original if original is not None else simplified, twin], pairs=[(0, 1)])
+    if original is None:
+        maps._fits[(0, 1)] = None
+    return maps.mirror_onto(simplified, 0, 1)
 
 
 def _fit_twin(original: Part, twin: Part, tree, tolerance: float):
     """(flip, rotation, shift) laying ``original`` on ``twin``: mirrored in X and fitted
-    by vertex index (a mirror copy keeps the order; 90% of the vertices must fit, the
-    caller checks every vertex it maps), the same unmirrored (a lens copied
+    by vertex index (a mirror copy keeps the order; 90% of a sample of the vertices
+    must fit, the caller checks every vertex it maps), the same unmirrored (a lens copied
     across instead of mirrored: a symmetric shape, its tessellation not), or mirrored
     and fitted by closest points (ICP, a few rounds on a sample); None if none fits."""
     from lgcraft.meshes.kdtree import nearest
@@ -275,12 +333,13 @@ def _fit_twin(original: Part, twin: Part, tree, tolerance: float):
         return None
     step = max(1, len(original.vertices) // 4000)
     if len(original.vertices) == len(twin.vertices):
+        target = twin.vertices[::step]
         for flip in (_MIRROR, np.ones(3)):
-            source = original.vertices * flip
-            rotation, shift = _rigid_fit(source[::step], twin.vertices[::step])
-            close = np.abs(source @ rotation.T + shift - twin.vertices).max(axis=1) <= tolerance
+            source = original.vertices[::step] * flip
+            rotation, shift = _rigid_fit(source, target)
+            close = np.abs(source @ rotation.T + shift - target).max(axis=1) <= tolerance
             if close.mean() > 0.9:  # repair may have moved a few; refit on the rest
-                rotation, shift = _rigid_fit(source[close], twin.vertices[close])
+                rotation, shift = _rigid_fit(source[close], target[close])
                 return flip, rotation, shift
     sample = original.vertices[::step] * _MIRROR
     rotation, shift = np.eye(3), np.zeros(3)
@@ -292,27 +351,30 @@ def _fit_twin(original: Part, twin: Part, tree, tolerance: float):
     return None
 
 
-def balance_twins(originals: list[Part], decimated: list[Part]) -> tuple[list[Part], list[tuple[int, int]]]:
+def balance_twins(originals: list[Part], decimated: list[Part], maps: TwinMaps | None = None,
+                  ) -> tuple[list[Part], list[tuple[int, int]]]:
     """Mirror twins (see `mirror_twins`) whose simplified triangle counts differ by more
     than `TWIN_TOLERANCE` are brought to the mean of the two counts (so the model's total
-    stays the same): the larger simplified further, the smaller simplified again from its
-    original. One simplifier pass over the whole model
-    shares its budget by error, and on two mirror-image parts numbered differently it
+    stays the same): the larger simplified further, the smaller its mirror image (see
+    `TwinMaps`; ``maps`` of ``originals`` if built ahead), or, when the twins do not
+    map onto each other, simplified again from its original. One simplifier pass over
+    the whole model shares its budget by error, and on two mirror-image parts numbered differently it
     can keep twice as much of one as of the other. Returns the parts and the pairs that
     were balanced."""
     out = list(decimated)
     balanced = []
-    for i, j in mirror_twins(originals):
+    maps = maps or TwinMaps(originals)
+    for i, j in maps.pairs:
         a, b = out[i].triangles, out[j].triangles
         if max(a, b) <= (1 + TWIN_TOLERANCE) * min(a, b) or a >= originals[i].triangles \
                 and b >= originals[j].triangles:
             continue
         target = (a + b) // 2
         # the larger goes down from its own simplified version (cheap: a few thousand
-        # faces), the smaller up from its original (one pass over the full part)
+        # faces), the smaller is its image (or, failing that, one pass over its original)
         large, small = (i, j) if a > b else (j, i)
         out[large] = _simplify_to(out[large], target)
-        mirrored = _mirror_onto(out[large], originals[small], originals[large])
+        mirrored = maps.mirror_onto(out[large], large, small)
         out[small] = mirrored if mirrored is not None else _simplify_to(originals[small], target)
         if out[large].triangles > (1 + TWIN_TOLERANCE) * out[small].triangles:
             out[large] = _simplify_to(out[large], out[small].triangles)

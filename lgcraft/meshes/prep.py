@@ -238,7 +238,13 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
     """
     from lgcraft.files import write_atomic
     from lgcraft.meshes._threads import file_threads, map_parts
-    from lgcraft.meshes.decimate import Surface, balance_twins, simplify_faces, surface_hausdorff
+    from lgcraft.meshes.decimate import (
+        Surface,
+        TwinMaps,
+        balance_twins,
+        simplify_faces,
+        surface_hausdorff,
+    )
     from lgcraft.meshes.export import build_scene, glb_bytes, write_usdz
     from lgcraft.meshes.gltf import can_write, glb_from_parts
     from lgcraft.meshes.layers import OFFSET_MM, coincident_layers, separate_layers
@@ -282,7 +288,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
         originals = decimated = analysis.parts
         twins: list[tuple[int, int]] = []
         prepared = [None] * len(originals)
-        layers = None
+        layers = maps = None
         if simplifying and pool:
             # the originals' error indexes on the pool's free threads; meanwhile this
             # thread looks for coincident layers instead of waiting for the simplifier
@@ -290,6 +296,9 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
             futures = {k: pool.submit(lambda p: Surface(p.vertices, p.faces).prepare(), originals[k])
                        for k in order}
             layers = coincident_layers(originals)
+            # the twins' maps too (KD-trees, fitted mirrors): balancing them after the
+            # simplifier is then a query, not a tree build on the critical path
+            maps = TwinMaps(originals).prepare()
             prepared = [futures[k].result() for k in range(len(originals))]
             lap("error_index_and_layers")
         elif simplifying:
@@ -300,7 +309,7 @@ def prep_model(item: BatchItem, settings: PrepSettings, analyse: Analyse) -> dic
             kept, timings["decimate"] = (simplified.result() if simplified
                                          else _timed(simplify_faces, parts, budget))
             decimated = regroup(parts, kept, analysis, budget)
-            decimated, twins = balance_twins(originals, decimated)
+            decimated, twins = balance_twins(originals, decimated, maps)
             lap("decimate_wait" if simplified else "regroup")
     finally:
         if pool:
