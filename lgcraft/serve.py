@@ -42,3 +42,13 @@ def serve_folder(folder: str | Path, port: int = 8000, *, built_by: str, host: s
     except OSError as exc:
         raise InputError(f"--port {port}: cannot listen on {host} ({exc.strerror})",
                          hint="pick another port, or --port 0 for any free one") from exc
+
+
+def serve_until_interrupted(server) -> None:
+    """Serve until Ctrl-C, then close the socket: Ctrl-C is how a served folder stops."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -71,9 +71,6 @@ def page(
     if server is None:
         return
     app.out.info(f"Serving {result.site} at {summary['url']} (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    from lgcraft.serve import serve_until_interrupted
+
+    serve_until_interrupted(server)

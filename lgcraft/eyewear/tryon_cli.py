@@ -11,6 +11,7 @@ import typer
 
 from lgcraft.context import app_context
 from lgcraft.errors import InputError, OperationError
+from lgcraft.meshes.prep_cli import fmt as _fmt
 
 FACE_HELP = "Which face when a photo shows several: 1 = the largest (default), 2 = the next..."
 CARD_HELP = ("Scale from an ID-1 card (85.60 mm) held flat at the forehead instead of the iris: "
@@ -23,14 +24,6 @@ def _card(card: str | None):
     from lgcraft.tryon.scale import parse_card
 
     return parse_card(card)
-
-
-def _fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def _pair(values) -> str:

@@ -910,12 +910,9 @@ def site_command(
         + (f"\nserving on {data['url']} (Ctrl-C stops)" if server else ""), "verification site"))
     sys.stdout.flush()  # the URL reaches a pipe before the server blocks
     if server is not None:
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        from lgcraft.serve import serve_until_interrupted
+
+        serve_until_interrupted(server)
 
 
 @app.command("epcis")
